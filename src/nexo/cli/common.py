@@ -1,0 +1,30 @@
+"""What several commands share: the store from settings, key=value options."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from nexo.config import get_settings
+from nexo.errors import UsageError
+from nexo.store.engine import make_engine, session_factory
+from nexo.store.migrate import upgrade
+
+
+def open_store(*, migrate: bool = True) -> tuple[str, sessionmaker[Session]]:
+    url = get_settings().effective_database_url
+    engine = make_engine(url)
+    if migrate:
+        upgrade(engine)
+    return url, session_factory(engine)
+
+
+def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(
+                f"{option} {pair!r} is not NAME=VALUE", hint=f"e.g. {option} encoding=cp949"
+            )  # noqa: E501
+        out[key.strip()] = value
+    return out

@@ -1,0 +1,74 @@
+"""``nexo demo``: the whole hub on a synthetic country, with no server to set up."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from nexo.adapters.service import Progress
+from nexo.cli.app import app
+from nexo.cli.common import open_store
+from nexo.cli.ingest import batch_table
+from nexo.cli.render import console, progress_bar
+from nexo.cli.synth import build_config
+from nexo.config import get_settings
+from nexo.demo.service import DemoSummary, run_demo
+
+
+def _summary(s: DemoSummary) -> None:
+    console.print(batch_table(s.batches, title="ingest of both agencies"))
+    table = Table(title="canonical store: current records")
+    for col in ("agency", "source", "entity", "records"):
+        table.add_column(col, justify="right" if col == "records" else "left")
+    for (agency, source, entity), n in sorted(s.records.items()):
+        table.add_row(agency, source, entity, f"{n:,}")
+    console.print(table)
+    persons = {a: n for (a, _, e), n in s.records.items() if e == "person"}
+    reasons = s.quarantined_by_reason
+    lines = [
+        f"population: [bold]{s.synth_counts.get('persons', 0):,}[/] persons in "
+        f"{s.synth_counts.get('households', 0):,} households "
+        f"({'reused' if s.reused_data else 'made'} in {s.data_dir})",
+        "person records: " + ", ".join(f"{a} [bold]{n:,}[/]" for a, n in sorted(persons.items())),
+        "quarantined rows by reason: "
+        + (", ".join(f"{k} [bold]{v:,}[/]" for k, v in reasons.items()) if reasons else "none"),
+        "time: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.timings.items()),
+        f"store: {s.database_url}",
+    ]
+    console.print(Panel("\n".join(lines), title="Nexo demo", expand=False))
+
+
+@app.command("demo")
+def demo(
+    persons: Annotated[int, typer.Option(help="Persons in the synthetic country.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    locale: Annotated[str, typer.Option(help="cl, de or kr.")] = "cl",
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="End by serving the API (when available).")
+    ] = True,  # noqa: E501
+) -> None:
+    """Run Nexo end to end on a synthetic country: generate, ingest both agencies, summarise.
+
+    Needs no server and no configuration: the store is an SQLite file in NEXO_HOME (./.nexo).
+    """
+    config = build_config(persons, seed, locale)
+    url, factory = open_store()
+    home = get_settings().home
+    with progress_bar() as bar:
+        synth_task = bar.add_task("synthetic country", total=100)
+        tasks: dict[str, int] = {}
+
+        def ingest_progress(name: str) -> Progress:
+            tasks[name] = bar.add_task(f"ingest {name}", total=None)
+            return lambda done, total: bar.update(tasks[name], completed=done, total=total)
+
+        summary = run_demo(
+            factory, config=config, home=home, database_url=url,
+            synth_progress=lambda stage, done: bar.update(synth_task, completed=done * 100),
+            ingest_progress=ingest_progress,
+        )  # fmt: skip
+        bar.update(synth_task, completed=100)
+    _summary(summary)

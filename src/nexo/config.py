@@ -1,0 +1,43 @@
+"""One settings object for all of Nexo, read from the environment (prefix ``NEXO_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime settings.
+
+    ``NEXO_HOME`` holds everything Nexo writes on its own (the embedded database, generated keys,
+    synthetic data of the demo). ``NEXO_DATABASE_URL`` points at the operational store; when unset,
+    an SQLite file inside ``NEXO_HOME`` is used.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="NEXO_", env_nested_delimiter="__", extra="ignore")
+
+    home: Path = Field(default=Path(".nexo"), description="Directory for Nexo's own files.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL of the store.")
+    log_level: str = Field(default="WARNING", description="Level of the JSON logs on stderr.")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.home / 'nexo.db').as_posix()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
