@@ -1,3 +1,3 @@
-"""Nexo: an interoperability hub between a public employment service and a social protection agency."""
+"""Nexo: interoperability hub between an employment service and a social protection agency."""
 
 __version__ = "0.1.0"

@@ -20,9 +20,11 @@ from nexo.model.identifier import SCHEMES
 Row = dict[str, str | None]
 _FIELD_KEYS = {"from", "value", "steps", "default", "required", "when"}
 _FACTS = {
-    EntityType.JOB_SEEKER_REGISTRATION, EntityType.EMPLOYMENT_EPISODE,
-    EntityType.PROGRAMME_PARTICIPATION, EntityType.BENEFIT_ENROLMENT,
-}  # fmt: skip
+    EntityType.JOB_SEEKER_REGISTRATION,
+    EntityType.EMPLOYMENT_EPISODE,
+    EntityType.PROGRAMME_PARTICIPATION,
+    EntityType.BENEFIT_ENROLMENT,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,7 @@ def _compile_group(prefix: str, spec: dict[str, Any], tables: dict[str, dict[str
         if isinstance(sub, str) or (isinstance(sub, dict) and _FIELD_KEYS & sub.keys()):
             parts[key] = _Field(
                 name, sub if isinstance(sub, str) else FieldSpec.model_validate(sub), tables
-            )  # noqa: E501
+            )
         elif isinstance(sub, dict):
             parts[key] = _compile_group(f"{name}.", sub, tables)
         else:
@@ -135,9 +137,10 @@ class _Identifier:
         self.spec, self.rule = spec, SCHEMES[spec.scheme]
         self.value = _Field(f"identifier[{spec.scheme}]", spec.value, tables)
         self.verified = (
-            None if isinstance(spec.verified, bool)
+            None
+            if isinstance(spec.verified, bool)
             else _Field(f"identifier[{spec.scheme}].verified", spec.verified, tables)
-        )  # fmt: skip
+        )
 
     def __call__(self, row: Row, problems: list[Reason]) -> dict[str, Any] | None:
         try:
@@ -155,8 +158,13 @@ class _Identifier:
             if self.spec.on_invalid == "drop":
                 return None
             if self.spec.on_invalid == "quarantine":
-                problems.append(Reason("invalid_identifier", self.value.name,
-                                       f"{raw!r} is not a valid {self.rule.description}"))  # fmt: skip
+                problems.append(
+                    Reason(
+                        "invalid_identifier",
+                        self.value.name,
+                        f"{raw!r} is not a valid {self.rule.description}",
+                    )
+                )
                 return None
             verified = False  # a value that fails its check digit cannot be verified
         return {"scheme": self.spec.scheme, "value": value, "verified": bool(verified)}
@@ -173,8 +181,10 @@ class _Entity:
         self.person_source = mapping.spec.person_source if spec.type in _FACTS else None
         unknown = set(spec.fields) - set(self.model.model_fields)
         if unknown:
-            raise MappingError(f"entity {spec.type}: no field(s) {', '.join(sorted(unknown))}; "
-                               f"known: {', '.join(self.model.model_fields)}")  # fmt: skip
+            raise MappingError(
+                f"entity {spec.type}: no field(s) {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(self.model.model_fields)}"
+            )
 
     def __call__(self, row: Row, problems: list[Reason]) -> MappedEntity | None:
         if not self.when(row):
@@ -214,7 +224,7 @@ class RowMapper:
         for name, ref in mapping.spec.reference.items():
             tables[name] = _load_reference(
                 mapping, name, ref.file, ref.key, ref.value, ref.encoding
-            )  # noqa: E501
+            )
         self.entities = [_Entity(e, mapping, tables) for e in mapping.spec.entities]
         updated = mapping.spec.updated_on
         self.updated_on = _Field("updated_on", updated, tables) if updated else None
@@ -236,16 +246,15 @@ class RowMapper:
 
         if self.updated_on:
             walk(self.updated_on)
-        for e in self.entities:
+        for e, spec in zip(self.entities, self.mapping.spec.entities, strict=True):
+            if spec.when:
+                seen[spec.when.column] = None
             walk(e.record_id)
             walk(e.group)
             for i in e.identifiers:
                 walk(i.value)
                 if i.verified:
                     walk(i.verified)
-            cond = e.when and self.mapping.spec.entities[self.entities.index(e)].when
-            if cond:
-                seen[cond.column] = None
         return list(seen)
 
     def __call__(self, row: Row) -> list[MappedEntity]:
@@ -258,8 +267,13 @@ class RowMapper:
                 problems.append(Reason(p.code, "updated_on", p.message))
             else:
                 if updated is not None and not isinstance(updated, date):
-                    problems.append(Reason("invalid_date", "updated_on",
-                                           "updated_on must be parsed with a date step"))  # fmt: skip
+                    problems.append(
+                        Reason(
+                            "invalid_date",
+                            "updated_on",
+                            "updated_on must be parsed with a date step",
+                        )
+                    )
                 else:
                     out = [MappedEntity(m.entity_type, m.record_id, m.entity, updated) for m in out]
         if problems:

@@ -24,21 +24,28 @@ class BatchRepository(RepositoryBase):
     def get(self, batch_id: str) -> IngestBatchRow | None:
         return self.session.get(IngestBatchRow, batch_id)
 
-    def unfinished(self, agency: str, source: str, input_sha256: str,
-                   mapping_version: str) -> IngestBatchRow | None:  # fmt: skip
+    def unfinished(
+        self, agency: str, source: str, input_sha256: str, mapping_version: str
+    ) -> IngestBatchRow | None:
         """The batch a crash left behind for this very input and mapping, if any."""
         t = IngestBatchRow
         return self.session.scalar(
-            select(t).where(t.agency == agency, t.source == source,
-                            t.input_sha256 == input_sha256, t.mapping_version == mapping_version,
-                            t.status != "completed")
-            .order_by(t.started_at.desc()).limit(1)
-        )  # fmt: skip
+            select(t)
+            .where(
+                t.agency == agency,
+                t.source == source,
+                t.input_sha256 == input_sha256,
+                t.mapping_version == mapping_version,
+                t.status != "completed",
+            )
+            .order_by(t.started_at.desc())
+            .limit(1)
+        )
 
     def checkpoint(self, batch_id: str, **values: Any) -> None:
         self.session.execute(
             update(IngestBatchRow).where(IngestBatchRow.id == batch_id).values(**values)
-        )  # noqa: E501
+        )
 
     def recent(self, limit: int = 20) -> list[IngestBatchRow]:
         t = IngestBatchRow
@@ -62,8 +69,9 @@ class QuarantineRepository(RepositoryBase):
             stmt = insert(QuarantineRow)
         self.session.execute(stmt, list(rows))
 
-    def counts_by_reason(self, *, status: str = "open", batch_id: str | None = None,
-                         agency: str | None = None) -> dict[str, int]:  # fmt: skip
+    def counts_by_reason(
+        self, *, status: str = "open", batch_id: str | None = None, agency: str | None = None
+    ) -> dict[str, int]:
         t = QuarantineRow
         q = select(t.reason_code, func.count()).where(t.status == status)
         if batch_id:
@@ -72,9 +80,16 @@ class QuarantineRepository(RepositoryBase):
             q = q.where(t.agency == agency)
         return dict(self.session.execute(q.group_by(t.reason_code)).tuples().all())
 
-    def list(self, *, status: str | None = "open", agency: str | None = None,
-             source: str | None = None, reason: str | None = None, limit: int = 50,
-             offset: int = 0) -> list[QuarantineRow]:  # fmt: skip
+    def list(
+        self,
+        *,
+        status: str | None = "open",
+        agency: str | None = None,
+        source: str | None = None,
+        reason: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[QuarantineRow]:
         t = QuarantineRow
         q = select(t)
         if status:
@@ -92,6 +107,7 @@ class QuarantineRepository(RepositoryBase):
 
     def resolve(self, row_ids: Sequence[int], at: datetime, status: str = "resolved") -> None:
         self.session.execute(
-            update(QuarantineRow).where(QuarantineRow.id.in_(list(row_ids)))
+            update(QuarantineRow)
+            .where(QuarantineRow.id.in_(list(row_ids)))
             .values(status=status, resolved_at=at)
-        )  # fmt: skip
+        )

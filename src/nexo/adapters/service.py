@@ -93,8 +93,14 @@ def _chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
 
 
 class _Ingest:
-    def __init__(self, factory: sessionmaker[Session], mapping: Mapping, path: Path,
-                 chunk_rows: int, progress: Progress | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        mapping: Mapping,
+        path: Path,
+        chunk_rows: int,
+        progress: Progress | None,
+    ) -> None:
         self.factory, self.mapping, self.path = factory, mapping, path
         self.chunk_rows, self.progress = chunk_rows, progress
         self.mapper = RowMapper(mapping)
@@ -111,8 +117,9 @@ class _Ingest:
             )
         self.columns_checked = True
 
-    def _map_chunk(self, rows: list[RawRow], batch_id: str, sha: str,
-                   now: datetime) -> tuple[list[NewRecord], list[dict[str, Any]], int]:  # fmt: skip
+    def _map_chunk(
+        self, rows: list[RawRow], batch_id: str, sha: str, now: datetime
+    ) -> tuple[list[NewRecord], list[dict[str, Any]], int]:
         records: list[NewRecord] = []
         quarantine: list[dict[str, Any]] = []
         ok_rows = 0
@@ -128,19 +135,30 @@ class _Ingest:
                 except RowRejected as rejected:
                     reasons = rejected.reasons
                 else:
-                    records.extend(NewRecord.of(m.entity_type, m.record_id, m.entity, m.updated_on)
-                                   for m in mapped)  # fmt: skip
+                    records.extend(
+                        NewRecord.of(m.entity_type, m.record_id, m.entity, m.updated_on)
+                        for m in mapped
+                    )
                     ok_rows += 1
                     continue
             self.reasons[reasons[0].code] += 1
-            quarantine.append({
-                "batch_id": batch_id, "agency": self.mapping.spec.agency,
-                "source": self.mapping.spec.source, "input_name": self.path.name,
-                "input_sha256": sha, "row_number": row.number, "record_id": _record_id(row, self.mapper),  # noqa: E501
-                "raw": row.raw, "reasons": [r.as_dict() for r in reasons],
-                "reason_code": reasons[0].code, "status": "open", "created_at": now,
-                "resolved_at": None,
-            })  # fmt: skip
+            quarantine.append(
+                {
+                    "batch_id": batch_id,
+                    "agency": self.mapping.spec.agency,
+                    "source": self.mapping.spec.source,
+                    "input_name": self.path.name,
+                    "input_sha256": sha,
+                    "row_number": row.number,
+                    "record_id": _record_id(row, self.mapper),
+                    "raw": row.raw,
+                    "reasons": [r.as_dict() for r in reasons],
+                    "reason_code": reasons[0].code,
+                    "status": "open",
+                    "created_at": now,
+                    "resolved_at": None,
+                }
+            )
         return records, quarantine, ok_rows
 
     def run(self) -> BatchReport:
@@ -153,19 +171,37 @@ class _Ingest:
             batch = batches.unfinished(spec.agency, spec.source, sha, self.mapping.version)
             if batch is None:
                 batch = batches.add(
-                    id=str(uuid.uuid4()), agency=spec.agency, source=spec.source,
-                    entity_type=spec.primary_entity.value, mapping_name=self.mapping.name,
-                    mapping_version=self.mapping.version, input_name=self.path.name,
-                    input_sha256=sha, input_size=size, status="running", started_at=now,
-                    rows_read=0, stored=0, unchanged=0, quarantined=0, quarantined_by_reason={},
+                    id=str(uuid.uuid4()),
+                    agency=spec.agency,
+                    source=spec.source,
+                    entity_type=spec.primary_entity.value,
+                    mapping_name=self.mapping.name,
+                    mapping_version=self.mapping.version,
+                    input_name=self.path.name,
+                    input_sha256=sha,
+                    input_size=size,
+                    status="running",
+                    started_at=now,
+                    rows_read=0,
+                    stored=0,
+                    unchanged=0,
+                    quarantined=0,
+                    quarantined_by_reason={},
                     resume_row=0,
-                )  # fmt: skip
+                )
             report = BatchReport(
-                batch.id, spec.agency, spec.source, str(self.path), self.mapping.name,
-                self.mapping.version, rows_read=batch.rows_read, stored=batch.stored,
-                unchanged=batch.unchanged, quarantined=batch.quarantined,
+                batch.id,
+                spec.agency,
+                spec.source,
+                str(self.path),
+                self.mapping.name,
+                self.mapping.version,
+                rows_read=batch.rows_read,
+                stored=batch.stored,
+                unchanged=batch.unchanged,
+                quarantined=batch.quarantined,
                 resumed_after_row=batch.resume_row,
-            )  # fmt: skip
+            )
             report.new_versions = max(0, batch.stored - batch.unchanged)
             self.reasons.update(batch.quarantined_by_reason or {})
             resume = batch.resume_row
@@ -174,8 +210,9 @@ class _Ingest:
                 self._stream(report, resume, sha, now)
             except BaseException as e:
                 with transaction(self.factory) as s:
-                    BatchRepository(s).checkpoint(report.batch_id, status="failed",
-                                                  error=f"{type(e).__name__}: {e}"[:2000])  # fmt: skip
+                    BatchRepository(s).checkpoint(
+                        report.batch_id, status="failed", error=f"{type(e).__name__}: {e}"[:2000]
+                    )
                 raise
         report.duration_s = time.perf_counter() - started
         report.quarantined_by_reason = dict(self.reasons)
@@ -193,9 +230,13 @@ class _Ingest:
             last = chunk[-1].number
             with transaction(self.factory) as s:
                 result = RecordRepository(s).write(
-                    agency=spec.agency, source=spec.source, batch_id=report.batch_id,
-                    mapping_version=self.mapping.version, received_at=now, records=records,
-                )  # fmt: skip
+                    agency=spec.agency,
+                    source=spec.source,
+                    batch_id=report.batch_id,
+                    mapping_version=self.mapping.version,
+                    received_at=now,
+                    records=records,
+                )
                 QuarantineRepository(s).add_many(quarantine)
                 report.rows_read += len(chunk)
                 report.stored += ok_rows
@@ -203,15 +244,20 @@ class _Ingest:
                 report.unchanged += result.unchanged
                 report.quarantined += len(quarantine)
                 BatchRepository(s).checkpoint(
-                    report.batch_id, rows_read=report.rows_read, stored=report.stored,
-                    unchanged=report.unchanged, quarantined=report.quarantined,
-                    quarantined_by_reason=dict(self.reasons), resume_row=last,
-                )  # fmt: skip
+                    report.batch_id,
+                    rows_read=report.rows_read,
+                    stored=report.stored,
+                    unchanged=report.unchanged,
+                    quarantined=report.quarantined,
+                    quarantined_by_reason=dict(self.reasons),
+                    resume_row=last,
+                )
             if self.progress:
                 self.progress(report.rows_read, total)
         with transaction(self.factory) as s:
-            BatchRepository(s).checkpoint(report.batch_id, status="completed",
-                                          finished_at=datetime.now(UTC), resume_row=last)  # fmt: skip
+            BatchRepository(s).checkpoint(
+                report.batch_id, status="completed", finished_at=datetime.now(UTC), resume_row=last
+            )
 
 
 def _record_id(row: RawRow, mapper: RowMapper) -> str | None:
@@ -225,8 +271,14 @@ def _record_id(row: RawRow, mapper: RowMapper) -> str | None:
     return str(value)[:128] if value not in (None, "") else None
 
 
-def ingest_file(factory: sessionmaker[Session], mapping: Mapping, path: Path, *,
-                chunk_rows: int = CHUNK_ROWS, progress: Progress | None = None) -> BatchReport:  # fmt: skip
+def ingest_file(
+    factory: sessionmaker[Session],
+    mapping: Mapping,
+    path: Path,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Progress | None = None,
+) -> BatchReport:
     if not path.is_file():
         raise UsageError(f"input {path} does not exist or is not a file")
     return _Ingest(factory, mapping, path, chunk_rows, progress).run()

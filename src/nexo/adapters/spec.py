@@ -18,8 +18,6 @@ from nexo.errors import MappingError
 from nexo.model.codes import EntityType
 from nexo.model.identifier import IdentifierScheme
 
-SPEC_VERSION = 1
-
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -140,7 +138,7 @@ class ReferenceSpec(_Spec):
 
 
 class MappingSpec(_Spec):
-    nexo_mapping: Literal[1] = SPEC_VERSION
+    nexo_mapping: Literal[1] = 1
     name: str = Field(min_length=1, max_length=200)
     version: str = Field(min_length=1, max_length=64)
     description: str | None = None
@@ -271,10 +269,13 @@ def load_mapping(path: Path, params: dict[str, str] | None = None) -> Mapping:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise MappingError(f"cannot read mapping {path}: {e.strerror}",
-                           hint="give the path of a mapping YAML file") from e  # fmt: skip
+        raise MappingError(
+            f"cannot read mapping {path}: {e.strerror}", hint="give the path of a mapping YAML file"
+        ) from e
     spec, problems = problems_of(text, params)
     if spec is None:
-        raise MappingError(f"{path} is not a valid mapping:\n  " + "\n  ".join(problems),
-                           hint=f"run: nexo mapping check {path}")  # fmt: skip
+        raise MappingError(
+            f"{path} is not a valid mapping:\n  " + "\n  ".join(problems),
+            hint=f"run: nexo mapping check {path}",
+        )
     return Mapping(spec, path, substitute(text, params)[0])

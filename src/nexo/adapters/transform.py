@@ -60,12 +60,18 @@ _SIMPLE: dict[str, Transform] = {
 }
 
 _FAST_DATES: dict[str, Callable[[str], date]] = {
-    "%d/%m/%Y": lambda s: date(int(s[6:10]), int(s[3:5]), int(s[0:2]))
-    if len(s) == 10 and s[2] == s[5] == "/" else _raise(),
+    "%d/%m/%Y": lambda s: (
+        date(int(s[6:10]), int(s[3:5]), int(s[0:2]))
+        if len(s) == 10 and s[2] == s[5] == "/"
+        else _raise()
+    ),
     "%Y%m%d": lambda s: date(int(s[0:4]), int(s[4:6]), int(s[6:8])) if len(s) == 8 else _raise(),
-    "%Y-%m-%d": lambda s: date(int(s[0:4]), int(s[5:7]), int(s[8:10]))
-    if len(s) == 10 and s[4] == s[7] == "-" else _raise(),
-}  # fmt: skip
+    "%Y-%m-%d": lambda s: (
+        date(int(s[0:4]), int(s[5:7]), int(s[8:10]))
+        if len(s) == 10 and s[4] == s[7] == "-"
+        else _raise()
+    ),
+}
 
 
 def _raise() -> date:
@@ -252,9 +258,12 @@ def _compile_one(name: str, arg: Any, tables: Mapping[str, Mapping[str, Any]]) -
             raise MappingError(f"{name} {arg!r} is not defined in code_lists or reference")
         return code_list_step(tables[str(arg)], unknown, str(arg))
     factories: dict[str, Callable[[Any], Transform]] = {
-        "regex": regex_step, "split": split_step, "join": join_step, "null_if": null_if_step,
+        "regex": regex_step,
+        "split": split_step,
+        "join": join_step,
+        "null_if": null_if_step,
         "replace": replace_step,
-    }  # fmt: skip
+    }
     if name in factories:
         return factories[name](arg)
     if name == "default":

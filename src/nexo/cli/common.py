@@ -25,6 +25,6 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, str]:
         if not sep or not key:
             raise UsageError(
                 f"{option} {pair!r} is not NAME=VALUE", hint=f"e.g. {option} encoding=cp949"
-            )  # noqa: E501
+            )
         out[key.strip()] = value
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -11,7 +12,7 @@ from rich.table import Table
 from nexo.adapters.service import Progress
 from nexo.cli.app import app
 from nexo.cli.common import open_store
-from nexo.cli.ingest import batch_table
+from nexo.cli.ingest import _advance, batch_table
 from nexo.cli.render import console, progress_bar
 from nexo.cli.synth import build_config
 from nexo.config import get_settings
@@ -48,7 +49,7 @@ def demo(
     locale: Annotated[str, typer.Option(help="cl, de or kr.")] = "cl",
     serve: Annotated[
         bool, typer.Option("--serve/--no-serve", help="End by serving the API (when available).")
-    ] = True,  # noqa: E501
+    ] = True,
 ) -> None:
     """Run Nexo end to end on a synthetic country: generate, ingest both agencies, summarise.
 
@@ -59,16 +60,17 @@ def demo(
     home = get_settings().home
     with progress_bar() as bar:
         synth_task = bar.add_task("synthetic country", total=100)
-        tasks: dict[str, int] = {}
 
         def ingest_progress(name: str) -> Progress:
-            tasks[name] = bar.add_task(f"ingest {name}", total=None)
-            return lambda done, total: bar.update(tasks[name], completed=done, total=total)
+            return partial(_advance, bar, bar.add_task(f"ingest {name}", total=None))
 
         summary = run_demo(
-            factory, config=config, home=home, database_url=url,
+            factory,
+            config=config,
+            home=home,
+            database_url=url,
             synth_progress=lambda stage, done: bar.update(synth_task, completed=done * 100),
             ingest_progress=ingest_progress,
-        )  # fmt: skip
+        )
         bar.update(synth_task, completed=100)
     _summary(summary)

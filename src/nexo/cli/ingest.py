@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress as RichProgress
+from rich.progress import TaskID
 from rich.table import Table
 
 from nexo.adapters.service import BatchReport, ingest_file
@@ -18,15 +21,33 @@ from nexo.cli.render import console, progress_bar
 
 def batch_table(reports: list[BatchReport], title: str = "ingest") -> Table:
     table = Table(title=title)
-    for col in ("agency/source", "input", "rows read", "stored", "new versions", "unchanged",
-                "quarantined", "rows/s"):  # fmt: skip
+    for col in (
+        "agency/source",
+        "input",
+        "rows read",
+        "stored",
+        "new versions",
+        "unchanged",
+        "quarantined",
+        "rows/s",
+    ):
         table.add_column(col, justify="left" if col in ("agency/source", "input") else "right")
     for r in reports:
-        table.add_row(f"{r.agency}/{r.source}", Path(r.input).name, f"{r.rows_read:,}",
-                      f"{r.stored:,}", f"{r.new_versions:,}", f"{r.unchanged:,}",
-                      f"[red]{r.quarantined:,}[/]" if r.quarantined else "0",
-                      f"{r.rows_per_s:,.0f}")  # fmt: skip
+        table.add_row(
+            f"{r.agency}/{r.source}",
+            Path(r.input).name,
+            f"{r.rows_read:,}",
+            f"{r.stored:,}",
+            f"{r.new_versions:,}",
+            f"{r.unchanged:,}",
+            f"[red]{r.quarantined:,}[/]" if r.quarantined else "0",
+            f"{r.rows_per_s:,.0f}",
+        )
     return table
+
+
+def _advance(bar: RichProgress, task: TaskID, done: int, total: int | None) -> None:
+    bar.update(task, completed=done, total=total)
 
 
 @app.command("ingest")
@@ -35,10 +56,10 @@ def ingest(
     mapping: Annotated[Path, typer.Option("--mapping", "-m", help="Mapping YAML file.")],
     param: Annotated[
         list[str] | None, typer.Option(help="Set a mapping parameter: NAME=VALUE.")
-    ] = None,  # noqa: E501
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the batch report as JSON.")
-    ] = False,  # noqa: E501
+    ] = False,
 ) -> None:
     """Read agency export(s) with a mapping into the canonical store.
 
@@ -56,10 +77,14 @@ def ingest(
     with progress_bar() as bar:
         for path in inputs:
             task = bar.add_task(path.name, total=None)
-            reports.append(ingest_file(
-                factory, spec, path,
-                progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
-            ))  # fmt: skip
+            reports.append(
+                ingest_file(
+                    factory,
+                    spec,
+                    path,
+                    progress=partial(_advance, bar, task),
+                )
+            )
     console.print(batch_table(reports))
     for r in reports:
         if r.quarantined_by_reason:

@@ -39,6 +39,8 @@ def check(
             error(f"{file}: {p}")
         raise typer.Exit(1)
     assert spec is not None
-    console.print(f"[green]ok[/] {file}: {spec.name} {spec.version} "
-                  f"({spec.agency}/{spec.source}, {spec.format.type}, "
-                  f"{len(spec.entities)} entit{'y' if len(spec.entities) == 1 else 'ies'})")  # fmt: skip
+    console.print(
+        f"[green]ok[/] {file}: {spec.name} {spec.version} "
+        f"({spec.agency}/{spec.source}, {spec.format.type}, "
+        f"{len(spec.entities)} entit{'y' if len(spec.entities) == 1 else 'ies'})"
+    )

@@ -18,24 +18,28 @@ from nexo.synth.locale import LOCALES
 from nexo.synth.service import generate
 
 
-def build_config(persons: int, seed: int, locale: str, error_scale: float = 1.0,
-                 rates: list[str] | None = None) -> SynthConfig:  # fmt: skip
+def build_config(
+    persons: int, seed: int, locale: str, error_scale: float = 1.0, rates: list[str] | None = None
+) -> SynthConfig:
     if locale not in LOCALES:
         raise UsageError(f"unknown locale {locale!r}", hint=f"choose one of: {', '.join(LOCALES)}")
     if persons < 1:
         raise UsageError(
             f"--persons must be at least 1, got {persons}", hint="e.g. --persons 10000"
-        )  # noqa: E501
+        )
     overrides: dict[ErrorClass, float] = {}
     for key, value in parse_pairs(rates, "--rate").items():
         try:
             overrides[ErrorClass(key)] = float(value)
         except ValueError:
-            raise UsageError(f"--rate {key}={value} is not an error class and a number",
-                             hint=f"classes: {', '.join(e.value for e in ErrorClass)}") from None  # fmt: skip
+            raise UsageError(
+                f"--rate {key}={value} is not an error class and a number",
+                hint=f"classes: {', '.join(e.value for e in ErrorClass)}",
+            ) from None
     try:
-        return SynthConfig(persons=persons, seed=seed, locale=locale, error_scale=error_scale,
-                           rates=overrides)  # fmt: skip
+        return SynthConfig(
+            persons=persons, seed=seed, locale=locale, error_scale=error_scale, rates=overrides
+        )
     except ValidationError as e:
         first = e.errors()[0]
         raise UsageError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
@@ -47,15 +51,15 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 1,
     locale: Annotated[
         str, typer.Option(help="cl (Chile), de (Germany) or kr (South Korea).")
-    ] = "cl",  # noqa: E501
+    ] = "cl",
     out: Annotated[Path, typer.Option(help="Folder to write (must be empty or new).")] = Path(
         "synthetic"
-    ),  # noqa: E501
+    ),
     force: Annotated[bool, typer.Option(help="Replace the folder's contents.")] = False,
     error_scale: Annotated[float, typer.Option(help="Multiply every error rate by this.")] = 1.0,
     rate: Annotated[
         list[str] | None, typer.Option(help="Set one error rate: CLASS=RATE (repeatable).")
-    ] = None,  # noqa: E501
+    ] = None,
 ) -> None:
     """Make a synthetic country: both agencies' registries in their legacy formats, and the truth.
 
@@ -65,9 +69,12 @@ def synth(
     config = build_config(persons, seed, locale, error_scale, rate)
     with progress_bar() as bar:
         task = bar.add_task("synthetic country", total=100)
-        result = generate(config, out, force=force,
-                          progress=lambda stage, done: bar.update(task, completed=done * 100,
-                                                                  description=stage))  # fmt: skip
+        result = generate(
+            config,
+            out,
+            force=force,
+            progress=lambda stage, done: bar.update(task, completed=done * 100, description=stage),
+        )
     table = Table(title=f"synthetic country ({locale}, seed {seed}) in {result.out}")
     table.add_column("file / count")
     table.add_column("rows", justify="right")

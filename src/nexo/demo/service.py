@@ -54,8 +54,9 @@ class DemoSummary:
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def synthetic_country(config: SynthConfig, home: Path,
-                      progress: SynthProgress | None = None) -> tuple[Path, bool, dict[str, int]]:  # fmt: skip
+def synthetic_country(
+    config: SynthConfig, home: Path, progress: SynthProgress | None = None
+) -> tuple[Path, bool, dict[str, int]]:
     """Make (or reuse, when the same config made it before) the demo's synthetic country."""
     folder = home / "demo" / f"{config.locale}-{config.persons}-seed{config.seed}"
     manifest = folder / "manifest.json"
@@ -68,10 +69,14 @@ def synthetic_country(config: SynthConfig, home: Path,
 
 
 def run_demo(
-    factory: sessionmaker[Session], *, config: SynthConfig, home: Path, database_url: str,
+    factory: sessionmaker[Session],
+    *,
+    config: SynthConfig,
+    home: Path,
+    database_url: str,
     synth_progress: SynthProgress | None = None,
     ingest_progress: Callable[[str], Progress] | None = None,
-) -> DemoSummary:  # fmt: skip
+) -> DemoSummary:
     t0 = time.perf_counter()
     folder, reused, counts = synthetic_country(config, home, synth_progress)
     summary = DemoSummary(folder, database_url, reused, counts)

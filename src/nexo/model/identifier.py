@@ -73,7 +73,7 @@ def _valid_run(value: str) -> bool:
 def format_run(value: str) -> str:
     """``12345678K`` → ``12.345.678-K`` (the way Chilean documents print it)."""
     body, dv = value[:-1], value[-1]
-    groups = []
+    groups: list[str] = []
     while body:
         groups.insert(0, body[-3:])
         body = body[:-3]

@@ -65,8 +65,7 @@ def columns(entity: CanonicalModel) -> dict[str, Any]:
             **_address("", entity),
         }
     if isinstance(entity, Household):
-        return {**_address("", entity), "registered_on": entity.registered_on,
-                "size": entity.size}  # fmt: skip
+        return {**_address("", entity), "registered_on": entity.registered_on, "size": entity.size}
     if isinstance(entity, HouseholdMembership):
         return entity.model_dump(mode="python") | {"relationship": entity.relationship.value}
     if isinstance(
@@ -82,7 +81,11 @@ def identifiers(entity: CanonicalModel) -> list[dict[str, Any]]:
     if not isinstance(entity, Person):
         return []
     return [
-        {"scheme": i.scheme.value, "value": i.value, "verified": i.verified,
-         "check_digit_ok": i.check_digit_ok}
+        {
+            "scheme": i.scheme.value,
+            "value": i.value,
+            "verified": i.verified,
+            "check_digit_ok": i.check_digit_ok,
+        }
         for i in entity.identifiers
-    ]  # fmt: skip
+    ]

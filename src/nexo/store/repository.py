@@ -36,13 +36,24 @@ class NewRecord:
     source_updated_on: date | None = None
 
     @classmethod
-    def of(cls, entity_type: EntityType, record_id: str, entity: CanonicalModel,
-           source_updated_on: date | None = None) -> NewRecord:  # fmt: skip
+    def of(
+        cls,
+        entity_type: EntityType,
+        record_id: str,
+        entity: CanonicalModel,
+        source_updated_on: date | None = None,
+    ) -> NewRecord:
         """The content hash covers the entity only: a new update date alone is no new version."""
         text = entity.model_dump_json()
         digest = hashlib.sha256(f"{entity_type.value}\x1f{text}".encode()).hexdigest()
-        return cls(entity_type, record_id, entity, entity.model_dump(mode="json"), digest,
-                   source_updated_on)  # fmt: skip
+        return cls(
+            entity_type,
+            record_id,
+            entity,
+            entity.model_dump(mode="json"),
+            digest,
+            source_updated_on,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +78,14 @@ class RecordRepository(RepositoryBase):
         t = SourceRecordRow
         for i in range(0, len(ids), IN_CHUNK):
             rows = self.session.execute(
-                select(t.id, t.entity_type, t.source_record_id, t.version, t.is_current,
-                       t.content_hash)
-                .where(t.agency == agency, t.source == source,
-                       t.source_record_id.in_(ids[i : i + IN_CHUNK]))
-            )  # fmt: skip
+                select(
+                    t.id, t.entity_type, t.source_record_id, t.version, t.is_current, t.content_hash
+                ).where(
+                    t.agency == agency,
+                    t.source == source,
+                    t.source_record_id.in_(ids[i : i + IN_CHUNK]),
+                )
+            )
             for pk, etype, rid, version, current, digest in rows:
                 k = known[(etype, rid)]
                 k.max_version = max(k.max_version, version)
@@ -81,9 +95,15 @@ class RecordRepository(RepositoryBase):
         return known
 
     def write(
-        self, *, agency: str, source: str, batch_id: str, mapping_version: str | None,
-        received_at: datetime, records: Sequence[NewRecord],
-    ) -> WriteResult:  # fmt: skip
+        self,
+        *,
+        agency: str,
+        source: str,
+        batch_id: str,
+        mapping_version: str | None,
+        received_at: datetime,
+        records: Sequence[NewRecord],
+    ) -> WriteResult:
         """Store new versions of changed records; a version seen before is never re-applied.
 
         Replaying an old export therefore cannot roll a record back (see decision 0002).
@@ -104,14 +124,23 @@ class RecordRepository(RepositoryBase):
             if k.current_pk is not None:
                 superseded.append(k.current_pk)
                 k.current_pk = None
-            versions.append({
-                "agency": agency, "source": source, "source_record_id": r.record_id,
-                "entity_type": r.entity_type.value, "version": k.max_version,
-                "is_current": False, "content_hash": r.content_hash, "batch_id": batch_id,
-                "received_at": received_at, "superseded_at": None,
-                "mapping_version": mapping_version, "data": r.data,
-                "source_updated_on": r.source_updated_on,
-            })  # fmt: skip
+            versions.append(
+                {
+                    "agency": agency,
+                    "source": source,
+                    "source_record_id": r.record_id,
+                    "entity_type": r.entity_type.value,
+                    "version": k.max_version,
+                    "is_current": False,
+                    "content_hash": r.content_hash,
+                    "batch_id": batch_id,
+                    "received_at": received_at,
+                    "superseded_at": None,
+                    "mapping_version": mapping_version,
+                    "data": r.data,
+                    "source_updated_on": r.source_updated_on,
+                }
+            )
             latest[(r.entity_type.value, r.record_id)] = r
         if not versions:
             return WriteResult(0, unchanged)
@@ -119,9 +148,10 @@ class RecordRepository(RepositoryBase):
         if superseded:
             for i in range(0, len(superseded), IN_CHUNK):
                 self.session.execute(
-                    update(t).where(t.id.in_(superseded[i : i + IN_CHUNK]))
+                    update(t)
+                    .where(t.id.in_(superseded[i : i + IN_CHUNK]))
                     .values(is_current=False, superseded_at=received_at)
-                )  # fmt: skip
+                )
         # the last version of each key in this chunk is the current one
         last_index = {(v["entity_type"], v["source_record_id"]): i for i, v in enumerate(versions)}
         current = set(last_index.values())
@@ -136,28 +166,38 @@ class RecordRepository(RepositoryBase):
         return WriteResult(len(versions), unchanged)
 
     def _project(
-        self, agency: str, source: str, latest: dict[tuple[str, str], NewRecord],
+        self,
+        agency: str,
+        source: str,
+        latest: dict[tuple[str, str], NewRecord],
         current_pk: dict[tuple[str, str], int],
-    ) -> None:  # fmt: skip
+    ) -> None:
         by_type: dict[EntityType, list[NewRecord]] = defaultdict(list)
         for r in latest.values():
             by_type[r.entity_type].append(r)
         for etype, recs in by_type.items():
             table = projection.TABLES[etype]
             ids = [r.record_id for r in recs]
-            cols = table.__table__.c  # type: ignore[attr-defined]
+            cols = table.__table__.c
             for i in range(0, len(ids), IN_CHUNK):
                 self.session.execute(
-                    delete(table).where(cols.agency == agency, cols.source == source,
-                                        cols.record_id.in_(ids[i : i + IN_CHUNK]))
-                )  # fmt: skip
+                    delete(table).where(
+                        cols.agency == agency,
+                        cols.source == source,
+                        cols.record_id.in_(ids[i : i + IN_CHUNK]),
+                    )
+                )
             rows = [
-                {"agency": agency, "source": source, "record_id": r.record_id,
-                 "source_record_pk": current_pk[(etype.value, r.record_id)],
-                 "source_updated_on": r.source_updated_on,
-                 **projection.columns(r.entity)}
+                {
+                    "agency": agency,
+                    "source": source,
+                    "record_id": r.record_id,
+                    "source_record_pk": current_pk[(etype.value, r.record_id)],
+                    "source_updated_on": r.source_updated_on,
+                    **projection.columns(r.entity),
+                }
                 for r in recs
-            ]  # fmt: skip
+            ]
             if etype is not EntityType.PERSON:
                 self.session.execute(insert(table), rows)
                 continue
@@ -179,31 +219,47 @@ class RecordRepository(RepositoryBase):
         t = SourceRecordRow
         rows = self.session.execute(
             select(t.agency, t.source, t.entity_type, func.count())
-            .where(t.is_current.is_(True)).group_by(t.agency, t.source, t.entity_type)
-        )  # fmt: skip
+            .where(t.is_current.is_(True))
+            .group_by(t.agency, t.source, t.entity_type)
+        )
         return {(a, s, e): n for a, s, e, n in rows}
 
-    def history(self, agency: str, source: str, entity_type: EntityType,
-                record_id: str) -> list[SourceRecordRow]:  # fmt: skip
+    def history(
+        self, agency: str, source: str, entity_type: EntityType, record_id: str
+    ) -> list[SourceRecordRow]:
         t = SourceRecordRow
-        return list(self.session.scalars(
-            select(t).where(t.agency == agency, t.source == source,
-                            t.entity_type == entity_type.value, t.source_record_id == record_id)
-            .order_by(t.version)
-        ))  # fmt: skip
+        return list(
+            self.session.scalars(
+                select(t)
+                .where(
+                    t.agency == agency,
+                    t.source == source,
+                    t.entity_type == entity_type.value,
+                    t.source_record_id == record_id,
+                )
+                .order_by(t.version)
+            )
+        )
 
-    def current_entity(self, agency: str, source: str, entity_type: EntityType,
-                       record_id: str) -> CanonicalModel | None:  # fmt: skip
+    def current_entity(
+        self, agency: str, source: str, entity_type: EntityType, record_id: str
+    ) -> CanonicalModel | None:
         t = SourceRecordRow
         data = self.session.scalar(
-            select(t.data).where(t.agency == agency, t.source == source,
-                                 t.entity_type == entity_type.value,
-                                 t.source_record_id == record_id, t.is_current.is_(True))
-        )  # fmt: skip
+            select(t.data).where(
+                t.agency == agency,
+                t.source == source,
+                t.entity_type == entity_type.value,
+                t.source_record_id == record_id,
+                t.is_current.is_(True),
+            )
+        )
         return ENTITY_MODELS[entity_type].model_validate(data) if data is not None else None
 
     def persons_by_identifier(self, scheme: str, value: str) -> list[PersonRecordRow]:
         p, i = PersonRecordRow, PersonIdentifierRow
-        return list(self.session.scalars(
-            select(p).join(i, i.person_pk == p.id).where(i.scheme == scheme, i.value == value)
-        ))  # fmt: skip
+        return list(
+            self.session.scalars(
+                select(p).join(i, i.person_pk == p.id).where(i.scheme == scheme, i.value == value)
+            )
+        )

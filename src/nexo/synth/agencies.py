@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -9,7 +10,7 @@ from datetime import date, timedelta
 from nexo.model.codes import ParticipationStatus, ProgrammeType, Relationship
 from nexo.synth.corrupt import Corrupter, PersonRecord, typo
 from nexo.synth.domain import ErrorClass, InjectedError, TrueHousehold, TruePerson
-from nexo.synth.life import Enrolment, Life
+from nexo.synth.life import Enrolment, Episode, Life, Participation
 from nexo.synth.occupation import national_codes
 
 EMPLOYMENT, SOCIAL = "employment", "social"
@@ -18,9 +19,9 @@ EMPLOYMENT, SOCIAL = "employment", "social"
 @dataclass(slots=True)
 class EmploymentRegistry:
     jobseekers: list[PersonRecord] = field(default_factory=list)
-    #: (episode id, client id, (episode, national occupation code))
-    episodes: list[tuple[str, str, object]] = field(default_factory=list)
-    participations: list[tuple[str, str, object]] = field(default_factory=list)
+    #: (episode id, client id, episode, national occupation code)
+    episodes: list[tuple[str, str, Episode, str]] = field(default_factory=list)
+    participations: list[tuple[str, str, Participation]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -33,30 +34,64 @@ def _national_occupation(isco: str, rng: random.Random) -> str:
     return rng.choice(national_codes()[isco])[0]
 
 
-def _record(agency: str, source: str, rid: str, p: TruePerson, hh: TrueHousehold,
-            verified: bool, last_update: date) -> PersonRecord:  # fmt: skip
+def _record(
+    agency: str,
+    source: str,
+    rid: str,
+    p: TruePerson,
+    hh: TrueHousehold,
+    verified: bool,
+    last_update: date,
+) -> PersonRecord:
     return PersonRecord(
-        agency=agency, source=source, record_id=rid, pid=p.pid, given_names=p.given_names,
-        family_name=p.family_name, second_family_name=p.second_family_name,
-        birth_date=p.birth_date, female=p.female, national_id=p.national_id,
-        id_verified=verified, address=hh.address, phone=p.phone, email=p.email,
+        agency=agency,
+        source=source,
+        record_id=rid,
+        pid=p.pid,
+        given_names=p.given_names,
+        family_name=p.family_name,
+        second_family_name=p.second_family_name,
+        birth_date=p.birth_date,
+        female=p.female,
+        national_id=p.national_id,
+        id_verified=verified,
+        address=hh.address,
+        phone=p.phone,
+        email=p.email,
         last_update=last_update,
-    )  # fmt: skip
+    )
 
 
 def _duplicate(rec: PersonRecord, new_id: str, corrupter: Corrupter) -> PersonRecord:
     """A second record of the same person in the same agency, typed in again with a slip."""
-    dup = PersonRecord(**{k: getattr(rec, k) for k in PersonRecord.__slots__})  # type: ignore[attr-defined]
-    dup.record_id, dup.extra = new_id, dict(rec.extra)
+    dup = dataclasses.replace(rec, record_id=new_id)
     inherited = []  # the original's errors are in the copy too
     for entry in reversed(corrupter.log):
         if entry.record_id != rec.record_id or entry.agency != rec.agency:
             break
-        inherited.append(entry.__class__(entry.agency, entry.source, new_id, entry.field,
-                                         entry.error, entry.original, entry.corrupted))  # fmt: skip
+        inherited.append(
+            entry.__class__(
+                entry.agency,
+                entry.source,
+                new_id,
+                entry.field,
+                entry.error,
+                entry.original,
+                entry.corrupted,
+            )
+        )
     corrupter.log.extend(reversed(inherited))
-    corrupter.log.append(InjectedError(rec.agency, rec.source, new_id, "record",
-                                       ErrorClass.DUPLICATE_RECORD, rec.record_id, new_id))  # fmt: skip
+    corrupter.log.append(
+        InjectedError(
+            rec.agency,
+            rec.source,
+            new_id,
+            "record",
+            ErrorClass.DUPLICATE_RECORD,
+            rec.record_id,
+            new_id,
+        )
+    )
     rng = corrupter.rng
     if rng.random() < 0.5 and dup.national_id:
         corrupter.note(dup, "national_id", ErrorClass.MISSING_IDENTIFIER, dup.national_id, "")
@@ -80,16 +115,14 @@ def build_employment(
         last = life.registrations[-1]
         touched = max(last.end or last.start, last.start)
         update = min(as_of, touched + timedelta(days=rng.randrange(0, 60)))
-        rec = _record(EMPLOYMENT, "jobseekers", f"E{n:08d}", person, hh, rng.random() < 0.4, update)  # noqa: E501
-        rec.extra = {
-            "reg_id": f"R{n:08d}", "reg": last,
-            "desired": _national_occupation(last.desired_occupation, rng),
-        }  # fmt: skip
+        rec = _record(EMPLOYMENT, "jobseekers", f"E{n:08d}", person, hh, rng.random() < 0.4, update)
+        rec.registration, rec.registration_id = last, f"R{n:08d}"
+        rec.desired_occupation = _national_occupation(last.desired_occupation, rng)
         corrupter.person(rec, hh.previous_address, None)
         reg.jobseekers.append(rec)
         if corrupter.hit(ErrorClass.DUPLICATE_RECORD):
             dup = _duplicate(rec, f"E{next_id:08d}", corrupter)
-            dup.extra["reg_id"] = f"R{next_id:08d}"
+            dup.registration_id = f"R{next_id:08d}"
             next_id += 1
             duplicates.append(dup)
         for ep in life.episodes:
@@ -99,10 +132,19 @@ def build_employment(
                 retired = (
                     f"{rng.randrange(100, 1000)}00"  # codes of a classification retired long ago
                 )
-                corrupter.log.append(InjectedError(EMPLOYMENT, "episodes", eid, "occupation",
-                                                   ErrorClass.UNKNOWN_CODE, code, retired))  # fmt: skip
+                corrupter.log.append(
+                    InjectedError(
+                        EMPLOYMENT,
+                        "episodes",
+                        eid,
+                        "occupation",
+                        ErrorClass.UNKNOWN_CODE,
+                        code,
+                        retired,
+                    )
+                )
                 code = retired
-            reg.episodes.append((eid, rec.record_id, (ep, code)))
+            reg.episodes.append((eid, rec.record_id, ep, code))
         for part in life.participations:
             reg.participations.append((f"PP{len(reg.participations) + 1:09d}", rec.record_id, part))
     reg.jobseekers.extend(duplicates)
@@ -110,10 +152,15 @@ def build_employment(
 
 
 REL_CODES = {
-    Relationship.HEAD: "01", Relationship.SPOUSE: "02", Relationship.CHILD: "03",
-    Relationship.PARENT: "04", Relationship.SIBLING: "05", Relationship.GRANDCHILD: "06",
-    Relationship.OTHER_RELATIVE: "07", Relationship.NON_RELATIVE: "08",
-}  # fmt: skip
+    Relationship.HEAD: "01",
+    Relationship.SPOUSE: "02",
+    Relationship.CHILD: "03",
+    Relationship.PARENT: "04",
+    Relationship.SIBLING: "05",
+    Relationship.GRANDCHILD: "06",
+    Relationship.OTHER_RELATIVE: "07",
+    Relationship.NON_RELATIVE: "08",
+}
 
 
 def build_social(
@@ -141,12 +188,12 @@ def build_social(
             n += 1
             update = min(
                 as_of, registered + timedelta(days=rng.randrange(0, (as_of - registered).days + 1))
-            )  # noqa: E501
+            )
             rec = _record(
                 SOCIAL, "beneficiaries", f"B{n:09d}", person, hh, rng.random() < 0.85, update
-            )  # noqa: E501
-            rec.extra = {"household": f"H{h_index:08d}", "rel": REL_CODES[person.relationship],
-                         "registered": registered}  # fmt: skip
+            )
+            rec.household_id, rec.registered_on = f"H{h_index:08d}", registered
+            rec.relationship_code = REL_CODES[person.relationship]
             bid[pid] = rec.record_id
             corrupter.person(rec, hh.previous_address, person.birth_family_name)
             reg.beneficiaries.append(rec)
@@ -173,20 +220,34 @@ def _benefit_events(
         if end is not None and e.ended_by_job is not None and e.programme.means_tested:
             if e.ended_by_job <= as_of - timedelta(days=60) and corrupter.hit(
                 ErrorClass.INCONSISTENT_BENEFIT
-            ):  # noqa: E501
-                corrupter.log.append(InjectedError(SOCIAL, "benefit-events", eid, "end_date",
-                                     ErrorClass.INCONSISTENT_BENEFIT, end.isoformat(), ""))  # fmt: skip
+            ):
+                corrupter.log.append(
+                    InjectedError(
+                        SOCIAL,
+                        "benefit-events",
+                        eid,
+                        "end_date",
+                        ErrorClass.INCONSISTENT_BENEFIT,
+                        end.isoformat(),
+                        "",
+                    )
+                )
                 end = None
         amount = e.programme.monthly_amount
         snap: dict[str, object] = {
-            "id": eid, "beneficiary": bid[e.pid], "household": hh_code[e.household],
-            "programme": e.programme, "status": "active", "amount": amount, "start": e.start,
+            "id": eid,
+            "beneficiary": bid[e.pid],
+            "household": hh_code[e.household],
+            "programme": e.programme,
+            "status": "active",
+            "amount": amount,
+            "start": e.start,
             "end": None,
-        }  # fmt: skip
+        }
         events.append((e.start, "granted", eid, dict(snap)))
         year = e.start.year + 1
         while date(year, 1, 1) < (end or as_of):
-            amount = round(amount * 1.03, 0)
+            amount = round(amount * 1.03)
             snap["amount"] = amount
             events.append((date(year, 1, 1), "amount_changed", eid, dict(snap)))
             year += 1

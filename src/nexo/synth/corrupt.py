@@ -3,20 +3,57 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from nexo.synth.domain import Address, ErrorClass, InjectedError, SynthConfig
+from nexo.synth.life import Registration
 from nexo.synth.locale import LocaleData
 
 _KEYBOARD_NEIGHBOURS = {
-    "a": "sqz", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj",
-    "i": "uo", "j": "hk", "k": "jl", "l": "kñ", "m": "n", "n": "bm", "o": "ip", "p": "o",
-    "r": "et", "s": "ad", "t": "ry", "u": "yi", "v": "cb", "z": "xa", "y": "tu",
-}  # fmt: skip
-_OCR = (("rn", "m"), ("m", "rn"), ("l", "1"), ("O", "0"), ("o", "0"), ("I", "l"), ("i", "l"),
-        ("e", "c"), ("a", "o"), ("S", "5"), ("s", "5"), ("B", "8"), ("cl", "d"), ("h", "b"),
-        ("u", "v"), ("G", "C"), ("E", "F"))  # fmt: skip
+    "a": "sqz",
+    "b": "vn",
+    "c": "xv",
+    "d": "sf",
+    "e": "wr",
+    "f": "dg",
+    "g": "fh",
+    "h": "gj",
+    "i": "uo",
+    "j": "hk",
+    "k": "jl",
+    "l": "kñ",
+    "m": "n",
+    "n": "bm",
+    "o": "ip",
+    "p": "o",
+    "r": "et",
+    "s": "ad",
+    "t": "ry",
+    "u": "yi",
+    "v": "cb",
+    "z": "xa",
+    "y": "tu",
+}
+_OCR = (
+    ("rn", "m"),
+    ("m", "rn"),
+    ("l", "1"),
+    ("O", "0"),
+    ("o", "0"),
+    ("I", "l"),
+    ("i", "l"),
+    ("e", "c"),
+    ("a", "o"),
+    ("S", "5"),
+    ("s", "5"),
+    ("B", "8"),
+    ("cl", "d"),
+    ("h", "b"),
+    ("u", "v"),
+    ("G", "C"),
+    ("E", "F"),
+)
 
 
 @dataclass(slots=True)
@@ -38,7 +75,15 @@ class PersonRecord:
     phone: str
     email: str
     last_update: date
-    extra: dict[str, object] = field(default_factory=dict)
+    invalid_birth_date: str | None = None  # an impossible date written instead of birth_date
+    # employment service
+    registration: Registration | None = None
+    registration_id: str = ""
+    desired_occupation: str = ""
+    # social protection agency
+    household_id: str = ""
+    relationship_code: str = ""
+    registered_on: date | None = None
 
 
 def typo(value: str, rng: random.Random) -> str:
@@ -103,8 +148,9 @@ class Corrupter:
     def note(
         self, rec: PersonRecord, fld: str, error: ErrorClass, old: object, new: object
     ) -> None:
-        self.log.append(InjectedError(rec.agency, rec.source, rec.record_id, fld, error,
-                                      _text(old), _text(new)))  # fmt: skip
+        self.log.append(
+            InjectedError(rec.agency, rec.source, rec.record_id, fld, error, _text(old), _text(new))
+        )
 
     def person(self, rec: PersonRecord, previous_address: Address, birth_name: str | None) -> None:
         rng = self.rng
@@ -133,8 +179,9 @@ class Corrupter:
         if self.hit(ErrorClass.OCR):
             fld = self._name_field(rec)
             old = getattr(rec, fld)
-            new = ocr(old, rng)
-            if new is not None:
+            ocr_value = ocr(old, rng)
+            if ocr_value is not None:
+                new = ocr_value
                 setattr(rec, fld, new)
                 self.note(rec, fld, ErrorClass.OCR, old, new)
         if self.hit(ErrorClass.NAME_SWAP):
@@ -145,7 +192,7 @@ class Corrupter:
             if new_date is not None:
                 self.note(
                     rec, "birth_date", ErrorClass.DATE_TRANSPOSITION, rec.birth_date, new_date
-                )  # noqa: E501
+                )
                 rec.birth_date = new_date
         if self.hit(ErrorClass.DATE_TYPO):
             new_date = year_typo(rec.birth_date, rng)
@@ -154,7 +201,7 @@ class Corrupter:
         if self.hit(ErrorClass.INVALID_DATE):
             bad = f"{rec.birth_date.year:04d}-02-{rng.choice((30, 31))}"  # no such day
             self.note(rec, "birth_date", ErrorClass.INVALID_DATE, rec.birth_date, bad)
-            rec.extra["invalid_birth_date"] = bad
+            rec.invalid_birth_date = bad
         if self.hit(ErrorClass.STALE_RECORD):
             old_update = rec.last_update
             rec.last_update = self.as_of - timedelta(days=rng.randrange(730, 1825))
@@ -164,8 +211,13 @@ class Corrupter:
             self._move_back(rec, previous_address, ErrorClass.OUTDATED_ADDRESS)
 
     def _move_back(self, rec: PersonRecord, previous: Address, error: ErrorClass) -> None:
-        self.note(rec, "address", error, _address_text(rec.address, self.loc),
-                  _address_text(previous, self.loc))  # fmt: skip
+        self.note(
+            rec,
+            "address",
+            error,
+            _address_text(rec.address, self.loc),
+            _address_text(previous, self.loc),
+        )
         rec.address = previous
 
     def _name_field(self, rec: PersonRecord) -> str:

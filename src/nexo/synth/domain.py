@@ -64,7 +64,7 @@ class SynthConfig(BaseModel):
         default=0.8,
         ge=0,
         le=1,
-        description="Share of working-age income-support recipients also registered as job seekers.",
+        description="Share of working-age income-support recipients who register as job seekers.",
     )
     error_scale: float = Field(default=1.0, ge=0, le=10)
     rates: dict[ErrorClass, float] = Field(default_factory=lambda: dict(DEFAULT_RATES))

@@ -13,18 +13,29 @@ from nexo.synth.locale import LocaleData, Programme
 
 # ISCO-08 major group → (weight in the population, wage factor against the median)
 _MAJOR = {
-    "1": (0.04, 2.2), "2": (0.12, 1.8), "3": (0.12, 1.3), "4": (0.09, 1.0), "5": (0.19, 0.85),
-    "6": (0.04, 0.75), "7": (0.13, 1.0), "8": (0.09, 0.95), "9": (0.18, 0.7),
-}  # fmt: skip
+    "1": (0.04, 2.2),
+    "2": (0.12, 1.8),
+    "3": (0.12, 1.3),
+    "4": (0.09, 1.0),
+    "5": (0.19, 0.85),
+    "6": (0.04, 0.75),
+    "7": (0.13, 1.0),
+    "8": (0.09, 0.95),
+    "9": (0.18, 0.7),
+}
 _CONTRACTS = (
-    (ContractType.PERMANENT, 0.5), (ContractType.FIXED_TERM, 0.25),
-    (ContractType.TEMPORARY_AGENCY, 0.07), (ContractType.APPRENTICESHIP, 0.03),
-    (ContractType.SELF_EMPLOYED, 0.08), (ContractType.INFORMAL, 0.07),
-)  # fmt: skip
+    (ContractType.PERMANENT, 0.5),
+    (ContractType.FIXED_TERM, 0.25),
+    (ContractType.TEMPORARY_AGENCY, 0.07),
+    (ContractType.APPRENTICESHIP, 0.03),
+    (ContractType.SELF_EMPLOYED, 0.08),
+    (ContractType.INFORMAL, 0.07),
+)
 _PROGRAMMES = (
-    (ProgrammeType.TRAINING, 0.45), (ProgrammeType.JOB_SEARCH_ASSISTANCE, 0.4),
+    (ProgrammeType.TRAINING, 0.45),
+    (ProgrammeType.JOB_SEARCH_ASSISTANCE, 0.4),
     (ProgrammeType.WAGE_SUBSIDY, 0.15),
-)  # fmt: skip
+)
 INCOME_SUPPORT_RATE = 0.65  # unemployed adults of poor households who get income support
 REGISTRATION_RATE = 0.45  # unemployed adults without income support who register
 PROGRAMME_RATE = 0.35
@@ -96,7 +107,7 @@ class LifeSimulator:
         self._group_weights = [
             _MAJOR[g.code[0]][0] / _count(groups, g.code[0]) if g.code[0] in _MAJOR else 0.0
             for g in groups
-        ]  # noqa: E501
+        ]
         self.enrolments: list[Enrolment] = []
 
     def spells(self, person: TruePerson, poor: bool) -> list[Spell]:
@@ -118,7 +129,8 @@ class LifeSimulator:
 
     def _employer(self) -> tuple[str, str]:
         rng, loc = self.rng, self.loc
-        name = f"{rng.choice(loc.employer_stems)} {loc.family_names.draw(rng)} {rng.choice(loc.employer_forms)}"  # noqa: E501
+        stem, family = rng.choice(loc.employer_stems), loc.family_names.draw(rng)
+        name = f"{stem} {family} {rng.choice(loc.employer_forms)}"
         if loc.code == "cl":
             return name, f"{rng.randrange(76_000_000, 78_000_000)}"
         if loc.code == "de":
@@ -126,7 +138,7 @@ class LifeSimulator:
         return name, f"{rng.randrange(100, 900)}{rng.randrange(10, 99)}{rng.randrange(10**5):05d}"
 
     def live(self, person: TruePerson, household: TrueHousehold) -> tuple[Life, bool]:
-        """Simulate one working-age person; return their life and whether they got income support."""
+        """Simulate one adult; return their life and whether they got income support."""
         rng, loc = self.rng, self.loc
         life = Life()
         career = rng.choices(self._groups, weights=self._group_weights)[0]
@@ -139,11 +151,18 @@ class LifeSimulator:
                 occupation = career if rng.random() < 0.8 else rng.choice(self._groups)
                 contract = rng.choices(
                     [c for c, _ in _CONTRACTS], weights=[w for _, w in _CONTRACTS]
-                )[0]  # noqa: E501
-                life.episodes.append(Episode(
-                    employer, employer_id, occupation, spell.start, spell.end,
-                    wage_level * rng.uniform(0.9, 1.15), contract,
-                ))  # fmt: skip
+                )[0]
+                life.episodes.append(
+                    Episode(
+                        employer,
+                        employer_id,
+                        occupation,
+                        spell.start,
+                        spell.end,
+                        wage_level * rng.uniform(0.9, 1.15),
+                        contract,
+                    )
+                )
                 continue
             next_job = spells[i + 1].start if i + 1 < len(spells) else None
             on_support = household.poor and rng.random() < INCOME_SUPPORT_RATE
@@ -152,10 +171,16 @@ class LifeSimulator:
                 grant = spell.start + timedelta(days=rng.randrange(15, 60))
                 end = (next_job + timedelta(days=rng.randrange(0, 45))) if next_job else None
                 if grant < self.as_of and (end is None or end > grant):
-                    self.enrolments.append(Enrolment(
-                        loc.programme("working_age"), person.pid, household.hid, grant,
-                        end if end is None or end < self.as_of else None, next_job,
-                    ))  # fmt: skip
+                    self.enrolments.append(
+                        Enrolment(
+                            loc.programme("working_age"),
+                            person.pid,
+                            household.hid,
+                            grant,
+                            end if end is None or end < self.as_of else None,
+                            next_job,
+                        )
+                    )
             # overlap applies to income-support recipients; others register less often
             p_register = self._overlap if on_support else REGISTRATION_RATE
             if rng.random() < p_register:
@@ -177,15 +202,20 @@ class LifeSimulator:
         office = f"OF{rng.randrange(1, 120):03d}"
         life.registrations.append(Registration(start, end, placed, office, career))
         if rng.random() < PROGRAMME_RATE:
-            kind = rng.choices([k for k, _ in _PROGRAMMES], weights=[w for _, w in _PROGRAMMES])[0]  # noqa: E501
+            kind = rng.choices([k for k, _ in _PROGRAMMES], weights=[w for _, w in _PROGRAMMES])[0]
             p_start = start + timedelta(days=rng.randrange(7, 90))
             if p_start < self.as_of:
                 p_end = p_start + timedelta(days=rng.randrange(20, 180))
                 done = p_end < self.as_of
-                life.participations.append(Participation(
-                    kind, f"{kind.value[:3].upper()}-{rng.randrange(1, 40):02d}", p_start,
-                    p_end if done else None, done and rng.random() < 0.8,
-                ))  # fmt: skip
+                life.participations.append(
+                    Participation(
+                        kind,
+                        f"{kind.value[:3].upper()}-{rng.randrange(1, 40):02d}",
+                        p_start,
+                        p_end if done else None,
+                        done and rng.random() < 0.8,
+                    )
+                )
 
     def household_benefits(self, household: TrueHousehold, members: list[TruePerson]) -> None:
         """Child allowance and old-age benefits, decided per household."""
@@ -205,10 +235,10 @@ class LifeSimulator:
                 self.age(m) >= 65
                 and (household.poor or not old_age.means_tested or rng.random() < 0.3)
                 and rng.random() < OLD_AGE_RATE
-            ):  # noqa: E501
+            ):
                 start = max(self.window_start, _years(m.birth_date, 65)) + timedelta(
                     days=rng.randrange(0, 90)
-                )  # noqa: E501
+                )
                 if start < self.as_of:
                     self.enrolments.append(Enrolment(old_age, m.pid, household.hid, start, None))
 

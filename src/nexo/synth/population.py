@@ -19,9 +19,12 @@ NAMED_AFTER_FATHER_RATE = 0.08
 
 def _ascii(text: str) -> str:
     return (
-        unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+        unicodedata.normalize("NFKD", text)
+        .encode("ascii", "ignore")
+        .decode()
+        .lower()
         .replace(" ", "")
-    )  # fmt: skip
+    )
 
 
 class PopulationBuilder:
@@ -86,11 +89,19 @@ class PopulationBuilder:
         given = given or self._given(female)
         phone, email = self._contact(given, family[0])
         person = TruePerson(
-            pid=len(self.persons) + 1, household=hh.hid, relationship=rel, female=female,
-            given_names=given, family_name=family[0], second_family_name=family[1],
-            birth_date=birth, national_id=self._national_id(birth, female), phone=phone,
-            email=email, birth_family_name=birth_family_name,
-        )  # fmt: skip
+            pid=len(self.persons) + 1,
+            household=hh.hid,
+            relationship=rel,
+            female=female,
+            given_names=given,
+            family_name=family[0],
+            second_family_name=family[1],
+            birth_date=birth,
+            national_id=self._national_id(birth, female),
+            phone=phone,
+            email=email,
+            birth_family_name=birth_family_name,
+        )
         self.persons.append(person)
         hh.members.append(person.pid)
         return person
@@ -120,13 +131,15 @@ class PopulationBuilder:
         size = min(budget, rng.choices(_SIZES, weights=_SIZE_WEIGHTS)[0])
         poor = rng.random() < 0.28
         hh = TrueHousehold(
-            hid=len(self.households) + 1, address=self._address(),
-            previous_address=self._address(), poor=poor,
-        )  # fmt: skip
+            hid=len(self.households) + 1,
+            address=self._address(),
+            previous_address=self._address(),
+            poor=poor,
+        )
         self.households.append(hh)
         head_age = rng.choices(
             range(19, 91), weights=[max(1, 60 - abs(a - 45)) for a in range(19, 91)]
-        )[0]  # noqa: E501
+        )[0]
         head_female = rng.random() < 0.4
         head_family = self._family()
         head = self._person(hh, Relationship.HEAD, head_female, self._birth(head_age), head_family)
@@ -140,18 +153,32 @@ class PopulationBuilder:
                 # the wife (or husband) took the other's family name at marriage
                 changed, spouse_family = spouse_family[0], head_family
             spouse = self._person(
-                hh, Relationship.SPOUSE, not head_female, self._birth(spouse_age), spouse_family,
+                hh,
+                Relationship.SPOUSE,
+                not head_female,
+                self._birth(spouse_age),
+                spouse_family,
                 birth_family_name=changed,
-            )  # fmt: skip
+            )
             left -= 1
         if left and rng.random() < 0.08 and head_age < 70:
-            self._person(hh, Relationship.PARENT, rng.random() < 0.6,
-                         self._birth(head_age + rng.randrange(20, 32)), self._family())  # fmt: skip
+            self._person(
+                hh,
+                Relationship.PARENT,
+                rng.random() < 0.6,
+                self._birth(head_age + rng.randrange(20, 32)),
+                self._family(),
+            )
             left -= 1
         if left and rng.random() < 0.03:
             sib_family = head_family
-            self._person(hh, Relationship.SIBLING, rng.random() < 0.5,
-                         self._birth(max(18, head_age + rng.randrange(-8, 9))), sib_family)  # fmt: skip
+            self._person(
+                hh,
+                Relationship.SIBLING,
+                rng.random() < 0.5,
+                self._birth(max(18, head_age + rng.randrange(-8, 9))),
+                sib_family,
+            )
             left -= 1
         self._children(hh, head, spouse, head_age, left)
         return hh
@@ -169,7 +196,7 @@ class PopulationBuilder:
         mother = head if head.female else spouse
         youngest_parent = min(
             head_age, (self.as_of - spouse.birth_date).days // 365 if spouse else 200
-        )  # noqa: E501
+        )
         max_child_age = max(0, min(youngest_parent - 17, 35))
         twin_of: TruePerson | None = None
         for _ in range(count):

@@ -50,12 +50,14 @@ def _prepare_out(out: Path, force: bool) -> Path:
         parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
     except OSError as e:
-        raise UsageError(f"cannot write to {parent}: {e.strerror}",
-                         hint="choose a folder you can write to") from e  # fmt: skip
+        raise UsageError(
+            f"cannot write to {parent}: {e.strerror}", hint="choose a folder you can write to"
+        ) from e
 
 
-def generate(config: SynthConfig, out: Path, *, force: bool = False,
-             progress: Progress | None = None) -> SynthResult:  # fmt: skip
+def generate(
+    config: SynthConfig, out: Path, *, force: bool = False, progress: Progress | None = None
+) -> SynthResult:
     """Write both agencies' registries and the ground truth to ``out``, atomically.
 
     The files are written to a temporary sibling folder that replaces ``out`` only when complete,
@@ -103,8 +105,12 @@ def _generate_into(
     tick("writing files", 0.75)
     counts = write_employment(employment, loc, folder / "employment")
     counts |= write_social(social, loc, folder / "social")
-    counts |= write_truth(folder / "truth", pop.persons,
-                          [*employment.jobseekers, *social.beneficiaries], corrupter.log)  # fmt: skip
+    counts |= write_truth(
+        folder / "truth",
+        pop.persons,
+        [*employment.jobseekers, *social.beneficiaries],
+        corrupter.log,
+    )
     counts["persons"], counts["households"] = len(pop.persons), len(pop.households)
     by_class = {e.value: 0 for e in ErrorClass}
     for entry in corrupter.log:
@@ -136,5 +142,6 @@ def _write_manifest(
         "errors_by_class": by_class,
         "files": files,
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")  # fmt: skip
+    (folder / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

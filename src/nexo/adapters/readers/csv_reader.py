@@ -39,12 +39,17 @@ def read_csv(path: Path, fmt: FormatSpec, fields: Sequence[str]) -> Iterator[Raw
         if header is None:
             header = [str(i + 1) for i in range(len(cells))]
         if bad:
-            yield RawRow(number, clip(raw), {}, ("encoding_error",
-                         f"bytes that are not {fmt.encoding}"))  # fmt: skip
+            yield RawRow(
+                number, clip(raw), {}, ("encoding_error", f"bytes that are not {fmt.encoding}")
+            )
         elif "\x00" in raw:
             yield RawRow(number, clip(raw), {}, ("parse_error", "NUL byte in row"))
         elif len(cells) != len(header):
-            yield RawRow(number, clip(raw), {}, ("field_count",
-                         f"{len(cells)} fields, header has {len(header)}"))  # fmt: skip
+            yield RawRow(
+                number,
+                clip(raw),
+                {},
+                ("field_count", f"{len(cells)} fields, header has {len(header)}"),
+            )
         else:
             yield RawRow(number, raw, dict(zip(header, cells, strict=True)))

@@ -15,8 +15,12 @@ def read_fixed_width(path: Path, fmt: FormatSpec, fields: Sequence[str]) -> Iter
     slices = [(c.name, c.start - 1, c.start - 1 + c.width) for c in columns]
     min_length = max(c.start for c in columns)
     ebcdic = codecs.lookup(fmt.encoding).name.startswith("cp0") or fmt.encoding.lower() in (
-        "cp037", "cp500", "cp1140", "cp273", "cp1047",
-    )  # fmt: skip
+        "cp037",
+        "cp500",
+        "cp1140",
+        "cp273",
+        "cp1047",
+    )
     lines = _ebcdic_records(path, fmt, columns) if ebcdic else DecodedLines(path, fmt.encoding)
     number = 0
     for line in lines:
@@ -28,12 +32,16 @@ def read_fixed_width(path: Path, fmt: FormatSpec, fields: Sequence[str]) -> Iter
         if bad:
             yield RawRow(
                 number, clip(raw), {}, ("encoding_error", f"bytes that are not {fmt.encoding}")
-            )  # noqa: E501
+            )
         elif "\x00" in text:
             yield RawRow(number, clip(raw), {}, ("parse_error", "NUL byte in record"))
         elif len(text) < min_length:
-            yield RawRow(number, clip(raw), {}, ("record_length",
-                         f"{len(text)} characters, layout needs at least {min_length}"))  # fmt: skip
+            yield RawRow(
+                number,
+                clip(raw),
+                {},
+                ("record_length", f"{len(text)} characters, layout needs at least {min_length}"),
+            )
         else:
             yield RawRow(number, raw, {name: text[a:b] for name, a, b in slices})
 

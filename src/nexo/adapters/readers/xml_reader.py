@@ -48,9 +48,15 @@ def read_xml(path: Path, fmt: FormatSpec, fields: Sequence[str]) -> Iterator[Raw
     getters = {f: _getter(f, ns) for f in fields}
     number = 0
     context = etree.iterparse(
-        str(path), events=("end",), tag=tag, huge_tree=True, resolve_entities=False,
-        no_network=True, load_dtd=False, remove_comments=True,
-    )  # fmt: skip
+        str(path),
+        events=("end",),
+        tag=tag,
+        huge_tree=True,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        remove_comments=True,
+    )
     try:
         for _, elem in context:
             number += 1
@@ -68,8 +74,12 @@ def read_xml(path: Path, fmt: FormatSpec, fields: Sequence[str]) -> Iterator[Raw
     except etree.XMLSyntaxError as e:
         number += 1
         line = e.lineno or 0
-        yield RawRow(number, clip(_tail_from(path, line)), {},
-                     ("malformed_xml", f"XML is not well formed at line {line}: {e.msg}"))  # fmt: skip
+        yield RawRow(
+            number,
+            clip(_tail_from(path, line)),
+            {},
+            ("malformed_xml", f"XML is not well formed at line {line}: {e.msg}"),
+        )
 
 
 def _tail_from(path: Path, line: int) -> str:
