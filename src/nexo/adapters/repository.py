@@ -78,7 +78,7 @@ class QuarantineRepository(RepositoryBase):
             q = q.where(t.batch_id == batch_id)
         if agency:
             q = q.where(t.agency == agency)
-        return dict(self.session.execute(q.group_by(t.reason_code)).tuples().all())
+        return dict(self.session.execute(q.group_by(t.reason_code)).all())
 
     def list(
         self,

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from nexo.errors import MappingError
+from nexo.errors import MappingError, UsageError
 from nexo.model.codes import EntityType
 from nexo.model.identifier import IdentifierScheme
 
@@ -269,7 +269,7 @@ def load_mapping(path: Path, params: dict[str, str] | None = None) -> Mapping:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
-        raise MappingError(
+        raise UsageError(
             f"cannot read mapping {path}: {e.strerror}", hint="give the path of a mapping YAML file"
         ) from e
     spec, problems = problems_of(text, params)

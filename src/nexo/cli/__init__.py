@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-import click
+import typer
 
 from nexo.cli import db, demo, ingest, mapping, synth  # noqa: F401  (register commands)
 from nexo.cli.app import app
+from nexo.cli.compat import click_exceptions as click
 from nexo.cli.render import error
 from nexo.config import get_settings
 from nexo.errors import NexoError, UsageError
@@ -18,14 +19,14 @@ def main(argv: list[str] | None = None) -> None:
     configure(get_settings().log_level)
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as e:
+    except click.NoArgsIsHelpError as e:
         click.echo(e.ctx.get_help() if e.ctx else str(e))
         sys.exit(2)
     except click.UsageError as e:
         command = e.ctx.command_path if e.ctx else "nexo"
         error(e.format_message(), f"see: {command} --help")
         sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         error("interrupted")
         sys.exit(130)
     except UsageError as e:
