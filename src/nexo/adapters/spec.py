@@ -265,6 +265,26 @@ def problems_of(
         return None, out
 
 
+def builtin_mappings() -> dict[str, Path]:
+    """Mappings shipped with Nexo, by name (``person-csv``)."""
+    from importlib import resources
+
+    folder = resources.files("nexo.mappings") / "builtin"
+    return {
+        p.name.removesuffix(".yaml"): Path(str(p))
+        for p in folder.iterdir()
+        if p.name.endswith(".yaml")
+    }
+
+
+def resolve_mapping(value: str | Path) -> Path:
+    """A mapping file path, or the name of a built-in mapping."""
+    path = Path(value)
+    if not path.exists() and str(value) in builtin_mappings():
+        return builtin_mappings()[str(value)]
+    return path
+
+
 def load_mapping(path: Path, params: dict[str, str] | None = None) -> Mapping:
     try:
         text = path.read_text(encoding="utf-8")

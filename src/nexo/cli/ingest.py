@@ -13,7 +13,7 @@ from rich.progress import TaskID
 from rich.table import Table
 
 from nexo.adapters.service import BatchReport, ingest_file
-from nexo.adapters.spec import load_mapping
+from nexo.adapters.spec import load_mapping, resolve_mapping
 from nexo.cli.app import app
 from nexo.cli.common import open_store, parse_pairs
 from nexo.cli.render import console, progress_bar
@@ -53,7 +53,17 @@ def _advance(bar: RichProgress, task: TaskID, done: int, total: int | None) -> N
 @app.command("ingest")
 def ingest(
     inputs: Annotated[list[Path], typer.Argument(help="Input file(s) of the agency export.")],
-    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="Mapping YAML file.")],
+    mapping: Annotated[
+        str,
+        typer.Option(
+            "--mapping",
+            "-m",
+            help="Mapping YAML file, or the name of a built-in mapping (person-csv).",
+        ),
+    ],
+    agency: Annotated[
+        str | None, typer.Option(help="Agency name (sets the mapping parameter 'agency').")
+    ] = None,
     param: Annotated[
         list[str] | None, typer.Option(help="Set a mapping parameter: NAME=VALUE.")
     ] = None,
@@ -66,7 +76,10 @@ def ingest(
     Idempotent (the same file twice adds nothing) and resumable (a rerun after a crash continues
     where it stopped). Every row is either stored or quarantined with its reasons.
     """
-    spec = load_mapping(mapping, parse_pairs(param, "--param"))
+    params = parse_pairs(param, "--param")
+    if agency:
+        params["agency"] = agency
+    spec = load_mapping(resolve_mapping(mapping), params)
     _, factory = open_store()
     reports = []
     if as_json:

@@ -1,0 +1,1 @@
+"""Master person index: which source records are one person, under a stable person id."""
