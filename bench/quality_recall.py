@@ -30,12 +30,13 @@ from nexo.adapters.spec import load_mapping
 from nexo.adapters.tables import QuarantineRow
 from nexo.demo.service import DEMO_INPUTS, example_mapping
 from nexo.linkage.tables import MpiLinkRow
+from nexo.quality.frames import KEY
 from nexo.quality.service import run_quality
 from nexo.quality.synthetic_links import link_from_ground_truth
 from nexo.store.engine import make_engine, session_factory, transaction
 from nexo.store.migrate import upgrade
 from nexo.store.tables import BenefitEnrolmentRow, PersonRecordRow
-from nexo.synth.domain import ErrorClass, SynthConfig
+from nexo.synth.domain import SynthConfig
 from nexo.synth.locale import mapping_params
 from nexo.synth.service import generate
 
@@ -71,12 +72,15 @@ DETECTABLE: dict[str, tuple[tuple[str, ...], str, str]] = {
 #: classes measured but not claimed: a rule sees part of them, or cannot tell them from clean
 PARTIAL: dict[str, tuple[tuple[str, ...], str, str]] = {
     "ocr": (
-        ("person.given_names.letters", "person.family_name.letters",
-         "person.second_family_name.letters"),
+        (
+            "person.given_names.letters",
+            "person.family_name.letters",
+            "person.second_family_name.letters",
+        ),
         "person",
         "only OCR slips that put a digit in a name (0 for O, 1 for l, 5 for S) are invalid; "
         "'rn' read as 'm' is still a plausible name",
-    ),  # fmt: skip
+    ),
     "stale_record": (
         ("person.updated_within_2_years",),
         "person",
@@ -154,9 +158,9 @@ def main() -> int:
     with transaction(factory) as s:
         p, b = PersonRecordRow, BenefitEnrolmentRow
         birth = {
-            (a, src, r): d for a, src, r, d in s.execute(
-                select(p.agency, p.source, p.record_id, p.birth_date))
-        }  # fmt: skip
+            (a, src, r): d
+            for a, src, r, d in s.execute(select(p.agency, p.source, p.record_id, p.birth_date))
+        }
         stored = {
             "person": set(birth),
             "benefit_enrolment": set(s.execute(select(b.agency, b.source, b.record_id)).all()),
@@ -175,9 +179,9 @@ def main() -> int:
             )
         }
     flagged: dict[str, set[Key]] = {
-        res.rule.id: {tuple(row) for row in res.failures.select("agency", "source", "record_id").iter_rows()}  # type: ignore[misc]
+        res.rule.id: {(a, src, r) for a, src, r in res.failures.select(*KEY).iter_rows()}
         for res in run.results
-    }  # fmt: skip
+    }
     by_class, erroneous = _truth(country)
     agencies_of: dict[str, set[str]] = defaultdict(set)
     for (agency, _, _), pid in person_of.items():
@@ -201,15 +205,23 @@ def main() -> int:
 
     visible_in = {"all": lambda k: True, "linked": linked, "linked_date": other_date_differs}
 
-    print(f"quality recall: {args.persons:,} persons, locale {args.locale}, seed {args.seed}, "
-          f"reference date {config.as_of}")  # fmt: skip
-    print(f"records in store {run.record_count:,}; {run.rule_count} rules; "
-          f"{run.failure_count:,} failing record-rule checks")  # fmt: skip
-    print(f"time: synth + ingest {t1 - t0:.1f} s; link + rules + store {t2 - t1:.1f} s "
-          f"(rules: load {run.timings['load']:.2f} s, evaluate {run.timings['evaluate']:.2f} s)")  # fmt: skip
+    print(
+        f"quality recall: {args.persons:,} persons, locale {args.locale}, seed {args.seed}, "
+        f"reference date {config.as_of}"
+    )
+    print(
+        f"records in store {run.record_count:,}; {run.rule_count} rules; "
+        f"{run.failure_count:,} failing record-rule checks"
+    )
+    print(
+        f"time: synth + ingest {t1 - t0:.1f} s; link + rules + store {t2 - t1:.1f} s "
+        f"(rules: load {run.timings['load']:.2f} s, evaluate {run.timings['evaluate']:.2f} s)"
+    )
     print()
-    header = (f"{'error class':22} {'injected':>8} {'visible':>8} {'found':>7} "
-              f"{'recall':>8} {'clean flagged':>14}  verdict")  # fmt: skip
+    header = (
+        f"{'error class':22} {'injected':>8} {'visible':>8} {'found':>7} "
+        f"{'recall':>8} {'clean flagged':>14}  verdict"
+    )
     print(header)
     print("-" * len(header))
     ok = True
@@ -227,32 +239,44 @@ def main() -> int:
         good = recall >= 0.95 and fp <= 0.01
         ok &= good
         all_rules.update(rules)
-        print(f"{cls:22} {len(injected):8,} {len(visible):8,} {len(found):7,} {recall:8.1%} "
-              f"{fp:14.2%}  {'met' if good else 'NOT MET'}")  # fmt: skip
+        print(
+            f"{cls:22} {len(injected):8,} {len(visible):8,} {len(found):7,} {recall:8.1%} "
+            f"{fp:14.2%}  {'met' if good else 'NOT MET'}"
+        )
     for cls, (rules, entity, why) in PARTIAL.items():
         injected = by_class.get(cls, set()) & stored[entity]
         hits = set().union(*(flagged[r] for r in rules))
         clean = stored[entity] - erroneous
         recall = len(injected & hits) / len(injected) if injected else float("nan")
         fp = len(clean & hits) / len(clean) if clean else 0.0
-        print(f"{cls:22} {len(injected):8,} {len(injected):8,} {len(injected & hits):7,} "
-              f"{recall:8.1%} {fp:14.2%}  partial: {why}")  # fmt: skip
+        print(
+            f"{cls:22} {len(injected):8,} {len(injected):8,} {len(injected & hits):7,} "
+            f"{recall:8.1%} {fp:14.2%}  partial: {why}"
+        )
     for cls, why in AT_INGEST.items():
         injected = by_class.get(cls, set())
         caught = injected & quarantined
-        print(f"{cls:22} {len(injected):8,} {len(injected):8,} {len(caught):7,} "
-              f"{len(caught) / max(1, len(injected)):8.1%} {'-':>14}  at ingest: {why}")  # fmt: skip
+        print(
+            f"{cls:22} {len(injected):8,} {len(injected):8,} {len(caught):7,} "
+            f"{len(caught) / max(1, len(injected)):8.1%} {'-':>14}  at ingest: {why}"
+        )
     for cls, why in UNDETECTABLE.items():
-        print(f"{cls:22} {len(by_class.get(cls, set())):8,} {'-':>8} {'-':>7} {'-':>8} "
-              f"{'-':>14}  no rule: {why}")  # fmt: skip
+        print(
+            f"{cls:22} {len(by_class.get(cls, set())):8,} {'-':>8} {'-':>7} {'-':>8} "
+            f"{'-':>14}  no rule: {why}"
+        )
     clean_persons = stored["person"] - erroneous
     any_hit = set().union(*(flagged[r] for r in all_rules))
     print()
-    print(f"clean person records flagged by any rule of the detectable classes: "
-          f"{len(clean_persons & any_hit) / max(1, len(clean_persons)):.2%} "
-          f"of {len(clean_persons):,}")  # fmt: skip
-    print("visible: injected errors a rule can see; for cross-agency classes the person is known "
-          "to both agencies (and, for birth dates, the other agency holds a different date)")  # fmt: skip
+    print(
+        f"clean person records flagged by any rule of the detectable classes: "
+        f"{len(clean_persons & any_hit) / max(1, len(clean_persons)):.2%} "
+        f"of {len(clean_persons):,}"
+    )
+    print(
+        "visible: injected errors a rule can see; for cross-agency classes the person is known "
+        "to both agencies (and, for birth dates, the other agency holds a different date)"
+    )
     print(f"load average {os.getloadavg()}")
     print("result:", "all detectable classes met" if ok else "SOME CLASS NOT MET")
     return 0 if ok else 1

@@ -29,11 +29,21 @@ def _pct(v: float) -> str:
     return f"{v:.1%}"
 
 
+def ticks(floor: float) -> list[float]:
+    """Round ticks from 100% down to ``floor``, at most six of them."""
+    span = 1 - floor
+    step = next((s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25) if span / s <= 5), 0.25)
+    out, k = [], 0
+    while 1 - k * step >= floor - 1e-9:
+        out.append(round(1 - k * step, 4))
+        k += 1
+    return out
+
+
 def _y_axis(x0: int, y0: int, height: int, floor: float, width: int) -> list[str]:
     out = []
-    for i in range(5):
-        value = floor + (1 - floor) * i / 4
-        y = y0 + height - height * i / 4
+    for value in ticks(floor):
+        y = y0 + height - (height * (value - floor) / (1 - floor) if floor < 1 else 0)
         out.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x0 + width}" y2="{y:.1f}" stroke="#ddd"/>')
         out.append(
             f'<text x="{x0 - 4}" y="{y + 4:.1f}" text-anchor="end" {FONT}>{value:.0%}</text>'
@@ -44,7 +54,7 @@ def _y_axis(x0: int, y0: int, height: int, floor: float, width: int) -> list[str
 def _legend(names: Sequence[str], x: int, y: int) -> list[str]:
     out = []
     for i, name in enumerate(names):
-        xx = x + i * 130
+        xx = x + i * 110
         out.append(f'<rect x="{xx}" y="{y - 9}" width="10" height="10" fill="{color(i)}"/>')
         out.append(f'<text x="{xx + 14}" y="{y}" {FONT}>{escape(name)}</text>')
     return out
@@ -98,7 +108,7 @@ def line_chart(
     """Scores over time: one line per series (dimension), one point per run."""
     floor = axis_floor([v for vs in series.values() for v in vs])
     x0, y0, height = 48, 24, 160
-    step = 70 if len(x_labels) > 1 else 0
+    step = 100 if len(x_labels) > 1 else 0
     width = max(200, step * (len(x_labels) - 1) + 40)
     parts = [f'<text x="{x0}" y="14" {FONT} font-weight="bold">{escape(title)}</text>']
     parts += _y_axis(x0, y0, height, floor, width)
@@ -124,14 +134,15 @@ def line_chart(
             f"{FONT}>{escape(label)}</text>"
         )
     parts += _legend(list(series), x0, y0 + height + 34)
-    legend_w = x0 + 130 * len(series)
+    legend_w = x0 + 110 * len(series)
     return _svg(max(x0 + width + 10, legend_w), y0 + height + 44, parts, title)
 
 
 def hbars(items: Sequence[tuple[str, float, str | None]], *, title: str) -> str:
     """Worst rules: one horizontal bar per (label, score, link)."""
     floor = axis_floor([v for _, v, _ in items])
-    x0, label_w, bar_max, row_h = 8, 330, 260, 20
+    longest = max((len(label) for label, _, _ in items), default=10)
+    x0, label_w, bar_max, row_h = 8, int(longest * 6.0) + 12, 260, 20
     parts = [f'<text x="{x0}" y="14" {FONT} font-weight="bold">{escape(title)}</text>']
     for i, (label, v, href) in enumerate(items):
         y = 24 + i * row_h
@@ -146,8 +157,10 @@ def hbars(items: Sequence[tuple[str, float, str | None]], *, title: str) -> str:
             f'<text x="{x0 + label_w + max(w, 1) + 4:.1f}" y="{y + 14}" {FONT}>{_pct(v)}</text>'
         )
     note = f"axis from {floor:.0%} to 100%"
-    parts.append(f'<text x="{x0 + label_w}" y="{24 + len(items) * row_h + 12}" {FONT} '
-                 f'fill="#666">{note}</text>')  # fmt: skip
+    parts.append(
+        f'<text x="{x0 + label_w}" y="{24 + len(items) * row_h + 12}" {FONT} '
+        f'fill="#666">{note}</text>'
+    )
     return _svg(x0 + label_w + bar_max + 60, 24 + len(items) * row_h + 20, parts, title)
 
 

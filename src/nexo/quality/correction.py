@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from nexo.errors import NexoError, UsageError
+from nexo.errors import NexoError, NotFound, UsageError
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
 
 
@@ -29,7 +29,7 @@ ROLES = ("caseworker", "steward", "integration_engineer", "auditor", "agency_sys
 REVIEWER_ROLE = "steward"
 
 
-class CorrectionNotFound(NexoError):
+class CorrectionNotFound(NotFound):
     code = "correction-not-found"
 
 

@@ -98,7 +98,6 @@ class Pattern(_Spec):
     regex: str
 
 
-
 class Allowed(_Spec):
     """The value is one of ``values`` or of a named code list (``isco08``, ``sex``, ...)."""
 

@@ -78,7 +78,8 @@ def condition(c: Condition) -> pl.Expr:
         return col.is_not_null() if c.present else col.is_null()
     if c.in_ is not None:
         return col.is_in(list(c.in_))
-    return col == _lit(c.equals)  # type: ignore[arg-type]
+    assert c.equals is not None  # a Condition has exactly one test
+    return col == _lit(c.equals)
 
 
 def base_filter(rule: Rule) -> pl.Expr:
@@ -288,16 +289,15 @@ def _linked_period(rule: Rule, df: pl.DataFrame, frames: Frames) -> tuple[pl.Ser
     other_filter = pl.col("start_date").is_not_null() & pl.col("person_id").is_not_null()
     for w in c.other_when:
         other_filter = other_filter & condition(w)
-    other = (
-        frames.table(c.other_entity)
-        .filter(other_filter)
-        .select(
-            pl.col("person_id"),
-            pl.col("agency").alias("_o_agency"),
-            _ref().alias("_o_ref"),
-            pl.col("start_date").alias("_o_s"),
-            _end("end_date", ref).alias("_o_e"),
-        )
+    other_table = frames.table(c.other_entity)
+    if "start_date" not in other_table.columns:  # no such records were loaded at all
+        return applies, pl.DataFrame(schema=FAILURES_SCHEMA)
+    other = other_table.filter(other_filter).select(
+        pl.col("person_id"),
+        pl.col("agency").alias("_o_agency"),
+        _ref().alias("_o_ref"),
+        pl.col("start_date").alias("_o_s"),
+        _end("end_date", ref).alias("_o_e"),
     )
     sub = df.filter(applies).select(
         *KEY, "person_id", pl.col("start_date").alias("_s"), _end("end_date", ref).alias("_e")

@@ -94,8 +94,14 @@ def build_report(
                 run.id, rule_id=s.rule_id, agency=s.agency, source=s.source, limit=failure_limit
             )
             failures[(s.rule_id, s.agency, s.source)] = [(r.record_id, r.detail) for r in rows]
-    info = RunInfo(run.id, run.started_at, run.reference_date, run.record_count,
-                   run.failure_count, run.rules_digest)  # fmt: skip
+    info = RunInfo(
+        run.id,
+        run.started_at,
+        run.reference_date,
+        run.record_count,
+        run.failure_count,
+        run.rules_digest,
+    )
     rules = {r["id"]: r for r in run.rules}
     return ReportData(info, rules, scores, history, failures, failure_limit)
 
@@ -146,7 +152,7 @@ def render_json(data: ReportData) -> str:
                 "score": p.score,
             }
             for k, p in data.by_agency_dimension().items()
-        ],  # fmt: skip
+        ],
         "worst_rules": [_score_dict(s, data, False) for s in data.worst()],
         "scores": [_score_dict(s, data, True) for s in data.scores],
         "history": [
@@ -160,14 +166,27 @@ def render_json(data: ReportData) -> str:
                 "score": h.score,
             }
             for h in data.history
-        ],  # fmt: skip
+        ],
         "failure_limit": data.failure_limit,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-CSV_COLUMNS = ("run_id", "started_at", "reference_date", "agency", "source", "entity", "rule_id",
-               "dimension", "severity", "owner", "checked", "failed", "score")  # fmt: skip
+CSV_COLUMNS = (
+    "run_id",
+    "started_at",
+    "reference_date",
+    "agency",
+    "source",
+    "entity",
+    "rule_id",
+    "dimension",
+    "severity",
+    "owner",
+    "checked",
+    "failed",
+    "score",
+)
 
 
 def render_csv(data: ReportData) -> str:
@@ -177,9 +196,20 @@ def render_csv(data: ReportData) -> str:
     writer.writerow(CSV_COLUMNS)
     for s in data.scores:
         writer.writerow(
-            [data.run.id, data.run.started_at.isoformat(), data.run.reference_date.isoformat(),
-             s.agency, s.source, s.entity, s.rule_id, s.dimension, s.severity,
-             data.rules.get(s.rule_id, {}).get("owner", ""), s.checked, s.failed,
-             "" if s.score is None else f"{s.score:.6f}"]
-        )  # fmt: skip
+            [
+                data.run.id,
+                data.run.started_at.isoformat(),
+                data.run.reference_date.isoformat(),
+                s.agency,
+                s.source,
+                s.entity,
+                s.rule_id,
+                s.dimension,
+                s.severity,
+                data.rules.get(s.rule_id, {}).get("owner", ""),
+                s.checked,
+                s.failed,
+                "" if s.score is None else f"{s.score:.6f}",
+            ]
+        )
     return buf.getvalue()

@@ -114,11 +114,19 @@ class QualityRepository(RepositoryBase):
     def scores(self, run_id: str) -> list[Score]:
         t = QualityScoreRow
         rows = self.session.execute(
-            select(t.agency, t.source, t.entity_type, t.rule_id, t.dimension, t.severity,
-                   t.checked, t.failed)
+            select(
+                t.agency,
+                t.source,
+                t.entity_type,
+                t.rule_id,
+                t.dimension,
+                t.severity,
+                t.checked,
+                t.failed,
+            )
             .where(t.run_id == run_id)
             .order_by(t.agency, t.source, t.rule_id)
-        )  # fmt: skip
+        )
         return [Score(*row) for row in rows]
 
     def history(self, run_ids: Sequence[str]) -> list[tuple[str, str, str, int, int]]:
@@ -156,12 +164,16 @@ class QualityRepository(RepositoryBase):
         t = QualityFailureRow
         return list(
             self.session.scalars(
-                select(t).where(
-                    t.run_id == run_id, t.agency == agency, t.source == source,
+                select(t)
+                .where(
+                    t.run_id == run_id,
+                    t.agency == agency,
+                    t.source == source,
                     t.record_id == record_id,
-                ).order_by(t.rule_id)
+                )
+                .order_by(t.rule_id)
             )
-        )  # fmt: skip
+        )
 
     # ------------------------------------------------------------ records and corrections
 
@@ -172,10 +184,13 @@ class QualityRepository(RepositoryBase):
         t = SourceRecordRow
         row = self.session.execute(
             select(t.version, t.source_updated_on, t.data).where(
-                t.agency == agency, t.source == source, t.entity_type == entity_type.value,
-                t.source_record_id == record_id, t.is_current.is_(True),
+                t.agency == agency,
+                t.source == source,
+                t.entity_type == entity_type.value,
+                t.source_record_id == record_id,
+                t.is_current.is_(True),
             )
-        ).first()  # fmt: skip
+        ).first()
         return (row[0], row[1], row[2]) if row else None
 
     def add_correction(self, row: CorrectionRow) -> CorrectionRow:
@@ -209,16 +224,29 @@ class QualityRepository(RepositoryBase):
             self.session.execute(
                 insert(MpiPersonRow),
                 [
-                    {"person_id": pid, "status": "active", "merged_into": None,
-                     "created_at": at, "updated_at": at}
+                    {
+                        "person_id": pid,
+                        "status": "active",
+                        "merged_into": None,
+                        "created_at": at,
+                        "updated_at": at,
+                    }
                     for pid in new_persons[i : i + INSERT_CHUNK]
                 ],
-            )  # fmt: skip
+            )
         rows = [
-            {"person_id": pid, "agency": a, "source": s, "record_id": r,
-             "match_probability": 1.0, "method": "manual", "run_id": None, "linked_at": at}
+            {
+                "person_id": pid,
+                "agency": a,
+                "source": s,
+                "record_id": r,
+                "match_probability": 1.0,
+                "method": "manual",
+                "run_id": None,
+                "linked_at": at,
+            }
             for a, s, r, pid in links
-        ]  # fmt: skip
+        ]
         for i in range(0, len(rows), INSERT_CHUNK):
             self.session.execute(insert(MpiLinkRow), rows[i : i + INSERT_CHUNK])
         return len(rows)

@@ -88,9 +88,17 @@ def scores_of(results: list[RuleResult]) -> list[Score]:
         r = res.rule
         for agency, source, checked, failed in res.counts.iter_rows():
             out.append(
-                Score(agency, source, r.entity.value, r.id, r.dimension.value, r.severity.value,
-                      int(checked), int(failed))
-            )  # fmt: skip
+                Score(
+                    agency,
+                    source,
+                    r.entity.value,
+                    r.id,
+                    r.dimension.value,
+                    r.severity.value,
+                    int(checked),
+                    int(failed),
+                )
+            )
     return out
 
 
@@ -109,9 +117,11 @@ def failures_of(results: list[RuleResult], run_id: str) -> pl.DataFrame:
     ]
     if not frames:
         return pl.DataFrame(
-            schema={c: pl.String for c in ("run_id", "rule_id", "agency", "source", "record_id",
-                                           "detail")}
-        )  # fmt: skip
+            schema={
+                c: pl.String
+                for c in ("run_id", "rule_id", "agency", "source", "record_id", "detail")
+            }
+        )
     return pl.concat(frames)
 
 
@@ -148,8 +158,17 @@ def run_quality(
     t3 = time.perf_counter()
     timings = {"load": t1 - t0, "evaluate": t2 - t1, "store": t3 - t2}
     log.info("quality run", extra={"fields": {"run_id": run_id, **timings}})
-    return RunSummary(run_id, reference_date, started, run.record_count, len(rules.rules),
-                      failures.height, scores, results, timings)  # fmt: skip
+    return RunSummary(
+        run_id,
+        reference_date,
+        started,
+        run.record_count,
+        len(rules.rules),
+        failures.height,
+        scores,
+        results,
+        timings,
+    )
 
 
 def resolve_run(session: Session, run_id: str | None) -> QualityRunRow:
@@ -235,5 +254,13 @@ def run_default_quality(
     worst_rules = [
         (w.rule_id, w.agency, w.source, w.score or 0.0, w.failed) for w in worst(summary.scores)
     ]
-    return QualityOverview(summary.run_id, summary.reference_date, summary.record_count, by_dim,
-                           worst_rules, ready, path, summary.timings)  # fmt: skip
+    return QualityOverview(
+        summary.run_id,
+        summary.reference_date,
+        summary.record_count,
+        by_dim,
+        worst_rules,
+        ready,
+        path,
+        summary.timings,
+    )

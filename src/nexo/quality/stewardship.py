@@ -45,10 +45,16 @@ def record_in_audit_trail(session: Session, event: CorrectionReviewed) -> None:
     """
     log.info(
         "correction reviewed",
-        extra={"fields": {"correction_id": event.correction_id, "status": event.status.value,
-                          "agency": event.agency, "source": event.source,
-                          "batch_id": event.batch_id}},
-    )  # fmt: skip
+        extra={
+            "fields": {
+                "correction_id": event.correction_id,
+                "status": event.status.value,
+                "agency": event.agency,
+                "source": event.source,
+                "batch_id": event.batch_id,
+            }
+        },
+    )
 
 
 def report_correction(
@@ -84,12 +90,20 @@ def report_correction(
     if entity.model_dump(mode="json") == data:
         raise UsageError(f"{field} already holds that value", hint="nothing to correct")
     row = CorrectionRow(
-        agency=agency, source=source, entity_type=entity_type.value, record_id=record_id,
-        field=field, current_value={"value": get_value(data, field)},
-        proposed_value={"value": value}, reason=reason.strip(), rule_id=rule_id,
-        reporter=reporter.strip(), reporter_role=role, reported_at=now or datetime.now(UTC),
+        agency=agency,
+        source=source,
+        entity_type=entity_type.value,
+        record_id=record_id,
+        field=field,
+        current_value={"value": get_value(data, field)},
+        proposed_value={"value": value},
+        reason=reason.strip(),
+        rule_id=rule_id,
+        reporter=reporter.strip(),
+        reporter_role=role,
+        reported_at=now or datetime.now(UTC),
         status=CorrectionStatus.OPEN.value,
-    )  # fmt: skip
+    )
     return repo.add_correction(row)
 
 
@@ -137,11 +151,21 @@ def review_correction(
     audit(
         session,
         CorrectionReviewed(
-            row.id, row.agency, row.source, row.entity_type, row.record_id, row.field,
-            CorrectionStatus(row.status), row.reporter, row.reporter_role, row.reviewer,
-            now, row.batch_id, row.new_version,
+            row.id,
+            row.agency,
+            row.source,
+            row.entity_type,
+            row.record_id,
+            row.field,
+            CorrectionStatus(row.status),
+            row.reporter,
+            row.reporter_role,
+            row.reviewer,
+            now,
+            row.batch_id,
+            row.new_version,
         ),
-    )  # fmt: skip
+    )
     return row
 
 
