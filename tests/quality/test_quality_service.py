@@ -170,3 +170,32 @@ def test_the_demo_summary(factory: sessionmaker[Session], tmp_path: Path) -> Non
     assert overview.ready == {"social": True}
     assert overview.report_path.is_file()
     assert "Data-quality scoreboard" in overview.report_path.read_text(encoding="utf-8")
+
+
+def test_store_frames_keep_every_value_exactly(factory: sessionmaker[Session]) -> None:
+    from decimal import Decimal
+
+    from nexo.model import BenefitEnrolment, BenefitStatus, Person
+    from nexo.quality.repository import QualityRepository
+
+    tricky = Person(given_names='Ana "Anita", María', family_name="", second_family_name=None,
+                    birth_date=date(1990, 2, 28))  # fmt: skip
+    benefit = BenefitEnrolment(
+        person_record_id="B1", start_date=date(2024, 1, 1), programme_code="IEF",
+        means_tested=True, status=BenefitStatus.ACTIVE, monthly_amount=Decimal("52000.50"),
+    )  # fmt: skip
+    store_records(factory, "social", "beneficiaries", [(EntityType.PERSON, "B1", tricky, None)])
+    store_records(
+        factory, "social", "benefit-events", [(EntityType.BENEFIT_ENROLMENT, "EN1", benefit, None)]
+    )
+    with transaction(factory) as s:
+        raw = QualityRepository(s).raw_frames([EntityType.PERSON, EntityType.BENEFIT_ENROLMENT])
+    p = raw.tables[EntityType.PERSON].to_dicts()[0]
+    assert (p["given_names"], p["family_name"], p["second_family_name"]) == (
+        'Ana "Anita", María', "", None
+    )  # fmt: skip
+    assert p["birth_date"] == date(1990, 2, 28) and p["source_updated_on"] is None
+    b = raw.tables[EntityType.BENEFIT_ENROLMENT].to_dicts()[0]
+    assert b["means_tested"] is True and b["monthly_amount"] == 52000.5
+    assert b["end_date"] is None and b["start_date"] == date(2024, 1, 1)
+    assert raw.identifiers.height == 0 and raw.links.height == 0

@@ -191,11 +191,20 @@ def _unique(rule: Rule, df: pl.DataFrame, frames: Frames) -> tuple[pl.Series, pl
     applies = df.select((pl.col("_applies") & present).alias("a"))["a"]
     scope = ["agency"] if c.scope == "agency" else ["agency", "source"]
     group = [*scope, *c.fields]
-    sub = df.filter(applies).sort([c.order_by, "source", "record_id"], nulls_last=True)
-    sub = sub.with_columns(
-        pl.int_range(pl.len()).over(group).alias("_rank"),
-        pl.len().over(group).alias("_n"),
-        _ref().first().over(group).alias("_first"),
+    cols = list(dict.fromkeys([*group, c.order_by, "source", "record_id"]))
+    # only groups of two records or more need ordering (a hash count first, then a small sort)
+    sub = (
+        df.lazy()
+        .filter(applies)
+        .select(cols)
+        .filter(pl.len().over(group) > 1)
+        .sort([c.order_by, "source", "record_id"], nulls_last=True)
+        .with_columns(
+            pl.int_range(pl.len()).over(group).alias("_rank"),
+            pl.len().over(group).alias("_n"),
+            _ref().first().over(group).alias("_first"),
+        )
+        .collect()
     )
     what = ", ".join(c.fields)
     if c.keep == "first":
@@ -256,7 +265,7 @@ def _no_overlap(rule: Rule, df: pl.DataFrame, frames: Frames) -> tuple[pl.Series
 
 
 def _linked(df: pl.DataFrame, frames: Frames, extra: pl.Expr) -> pl.Series:
-    checkable = frames.multi_agency_persons()["person_id"]
+    checkable = frames.multi_agency_persons["person_id"]
     expr = pl.col("_applies") & pl.col("person_id").is_in(checkable.implode()) & extra
     return df.select(expr.fill_null(False).alias("a"))["a"]
 
@@ -265,7 +274,14 @@ def _linked_agree(rule: Rule, df: pl.DataFrame, frames: Frames) -> tuple[pl.Seri
     c = rule.check
     assert isinstance(c, LinkedAgree)
     applies = _linked(df, frames, pl.col(c.field).is_not_null())
-    sub = df.filter(applies).select(*KEY, "person_id", pl.col(c.field).alias("_v"))
+    # only persons whose linked records hold two values or more can disagree
+    sub = (
+        df.lazy()
+        .filter(applies)
+        .select(*KEY, "person_id", pl.col(c.field).alias("_v"))
+        .filter(pl.col("_v").n_unique().over("person_id") > 1)
+        .collect()
+    )
     other = sub.select(
         pl.col("person_id"),
         pl.col("agency").alias("_o_agency"),

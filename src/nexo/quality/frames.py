@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 import polars as pl
 
@@ -58,6 +59,7 @@ class Frames:
     def record_count(self) -> int:
         return sum(f.height for f in self.tables.values())
 
+    @cached_property
     def multi_agency_persons(self) -> pl.DataFrame:
         """Persons with records in two agencies or more: the ones cross-agency rules can check."""
         return (

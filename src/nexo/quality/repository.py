@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -44,16 +45,54 @@ def entity_columns() -> dict[EntityType, list[str]]:
     }
 
 
+def _copy_frame(raw: Any, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """PostgreSQL: ``COPY (query) TO STDOUT`` as CSV, parsed by Polars (fast for millions)."""
+    buf = io.BytesIO()
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        for block in copy:
+            buf.write(block)
+    if buf.tell() == 0:
+        return pl.DataFrame(schema=schema)
+    buf.seek(0)
+    text = {n: (pl.String() if t == pl.Boolean() else t) for n, t in schema.items()}
+    # PostgreSQL writes NULL as an empty field and '' as "": Polars reads them back the same way
+    frame = pl.read_csv(buf, has_header=False, new_columns=list(schema), schema=text)  # fmt: skip
+    return frame.with_columns(
+        [(pl.col(n) == "t").alias(n) for n, t in schema.items() if t == pl.Boolean()]
+    )
+
+
 class QualityRepository(RepositoryBase):
     # ------------------------------------------------------------ reading the store
 
     def _frame(self, columns: Sequence[ColumnElement[Any]]) -> pl.DataFrame:
+        """Rows of ``columns`` as a typed frame, read in bulk (no per-row Python conversion)."""
         selected = [
             cast(c, Float).label(c.name) if isinstance(c.type, Numeric) else c for c in columns
         ]
-        rows = self.session.execute(select(*selected)).all()
         schema = {c.name: _polars_type(c) for c in columns}
-        return pl.DataFrame(rows, schema=schema, orient="row")
+        stmt = select(*selected)
+        conn = self.session.connection()
+        dialect = conn.dialect.name
+        sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        if dialect == "postgresql":
+            return _copy_frame(raw, sql, schema)
+        cursor = raw.cursor()
+        try:
+            cursor.execute(sql)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        # SQLite hands back dates as ISO text and booleans as 0/1: convert whole columns at once
+        text = {n: (pl.String() if t == pl.Date() else pl.Int64() if t == pl.Boolean() else t)
+                for n, t in schema.items()}  # fmt: skip
+        frame = pl.DataFrame(rows, schema=text, orient="row")
+        return frame.with_columns(
+            [pl.col(n).str.to_date("%Y-%m-%d") for n, t in schema.items() if t == pl.Date()]
+            + [pl.col(n).cast(pl.Boolean) for n, t in schema.items() if t == pl.Boolean()]
+        )
 
     def raw_frames(self, entities: Iterable[EntityType]) -> RawFrames:
         tables = {}
