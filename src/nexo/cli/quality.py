@@ -68,7 +68,13 @@ def run(
     _, factory = open_store()
     with transaction(factory) as s:
         summary = run_quality(s, rules=ruleset, reference_date=_date(as_of))
-    table = Table(title=f"quality run {summary.run_id} (reference date {summary.reference_date})")
+    console.print(f"quality run {summary.run_id} (reference date {summary.reference_date})")
+    if summary.record_count == 0:
+        console.print(
+            "[yellow]the store holds no records[/]: load agency exports first (nexo ingest)"
+        )
+        return
+    table = Table(title="scores per agency and dimension")
     dims = sorted({sc.dimension for sc in summary.scores})
     table.add_column("agency")
     for d in dims:
