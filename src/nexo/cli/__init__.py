@@ -3,41 +3,47 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
 from nexo.cli import db, demo, ingest, mapping, quality, synth  # noqa: F401  (register commands)
 from nexo.cli.app import app
-from nexo.cli.compat import click_exceptions as click
-from nexo.cli.render import error
+from nexo.cli.render import console, error
 from nexo.config import get_settings
 from nexo.errors import NexoError, UsageError
 from nexo.logging import configure
+
+
+def _click_error(e: Any) -> int:
+    """Render an error of the command-line parser (Typer's Click) as one line; its exit code."""
+    ctx = getattr(e, "ctx", None)
+    if type(e).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        console.print(ctx.get_help())
+        return 2
+    code = int(getattr(e, "exit_code", 1))
+    command = ctx.command_path if ctx is not None else "nexo"
+    error(e.format_message(), f"see: {command} --help" if code == 2 else None)
+    return code
 
 
 def main(argv: list[str] | None = None) -> None:
     configure(get_settings().log_level)
     try:
         result = app(args=argv, standalone_mode=False)
-    except click.NoArgsIsHelpError as e:
-        click.echo(e.ctx.get_help() if e.ctx else str(e))
-        sys.exit(2)
-    except click.UsageError as e:
-        command = e.ctx.command_path if e.ctx else "nexo"
-        error(e.format_message(), f"see: {command} --help")
-        sys.exit(2)
     except typer.Abort:
         error("interrupted")
         sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
     except UsageError as e:
         error(e.message, e.hint)
         sys.exit(2)
     except NexoError as e:
         error(e.message, e.hint)
         sys.exit(1)
-    except click.ClickException as e:
-        error(e.format_message())
-        sys.exit(e.exit_code)
+    except typer.TyperException as e:  # the parser's usage errors (exit 2) and others
+        sys.exit(_click_error(e))
     sys.exit(result if isinstance(result, int) else 0)
 
 
