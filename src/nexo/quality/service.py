@@ -22,7 +22,8 @@ from nexo.errors import ConfigurationError, NotFound
 from nexo.logging import get_logger
 from nexo.model.codes import EntityType
 from nexo.quality.domain import Rule, RuleSet, rule_meta
-from nexo.quality.evaluate import RuleResult, evaluate, regex_problems
+from nexo.quality.evaluate import RuleResult, evaluate
+from nexo.quality.expressions import regex_problems
 from nexo.quality.frames import Frames, fields_by_entity, prepare
 from nexo.quality.repository import QualityRepository, entity_columns
 from nexo.quality.rules import load_rules, load_thresholds
