@@ -18,11 +18,12 @@ from nexo.config import get_settings
 from nexo.errors import UsageError
 from nexo.model.codes import EntityType
 from nexo.quality.correction import ROLES, CorrectionStatus
-from nexo.quality.repository import QualityRepository
 from nexo.quality.rules import load_rules, load_thresholds
 from nexo.quality.scoring import pool, worst
-from nexo.quality.service import check_readiness, resolve_run, run_quality
 from nexo.store.engine import transaction
+
+# The evaluation modules (Polars) are imported inside the commands that need them, so that
+# every other ``nexo`` command starts without loading Polars.
 
 quality_app = typer.Typer(
     help="Data quality: rules, scores over time, readiness gate, corrections.",
@@ -64,6 +65,8 @@ def run(
     ] = None,
 ) -> None:
     """Evaluate the rules on every current record; store scores and failing records."""
+    from nexo.quality.service import run_quality
+
     ruleset = load_rules(rules) if rules else None
     _, factory = open_store()
     with transaction(factory) as s:
@@ -142,6 +145,8 @@ def report(
 @quality_app.command("runs")
 def runs(limit: Annotated[int, typer.Option(help="How many.")] = 20) -> None:
     """List quality runs, newest first."""
+    from nexo.quality.repository import QualityRepository
+
     _, factory = open_store()
     table = Table(title="quality runs")
     for col in ("run", "started (UTC)", "reference date", "records", "failing checks"):
@@ -171,6 +176,9 @@ def failures(
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout.")] = False,
 ) -> None:
     """List failing records of a run (all of them unless --limit)."""
+    from nexo.quality.repository import QualityRepository
+    from nexo.quality.service import resolve_run
+
     _, factory = open_store()
     with transaction(factory) as s:
         the_run = resolve_run(s, run_id)
@@ -212,6 +220,8 @@ def gate_cmd(
     run_id: RunOpt = None,
 ) -> None:
     """Readiness gate: exit 0 when the agency meets every threshold, 1 listing those it misses."""
+    from nexo.quality.service import check_readiness
+
     _, factory = open_store()
     with transaction(factory) as s:
         result = check_readiness(
