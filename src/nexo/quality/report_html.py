@@ -165,7 +165,8 @@ def render_html(data: ReportData) -> str:
         f"{run.started_at:%Y-%m-%d %H:%M} UTC · reference date {run.reference_date} · "
         f"{run.record_count:,} records · {len(data.rules)} rules · {run.failure_count:,} "
         "failing record-rule checks</p><p class='muted'>Record ids only: look a record up in "
-        "its agency's system or with <code>nexo quality failures --record ID</code>.</p>"
+        "its agency's system, or list what one record fails with "
+        "<code>nexo quality failures --record ID --agency A --source S</code>.</p>"
     )
     body = header + _scoreboard(data) + _history(data) + _worst(data) + _rules(data)
     body += _failures(data)
