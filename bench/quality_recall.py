@@ -47,6 +47,7 @@ Key = tuple[str, str, str]
 #: holds a different birth date
 DETECTABLE: dict[str, tuple[tuple[str, ...], str, str]] = {
     "missing_identifier": (("person.national_id.required",), "person", "all"),
+    "stale_record": (("person.updated_within_2_years",), "person", "all"),
     "wrong_check_digit": (("person.national_id.check_digit",), "person", "all"),
     "duplicate_record": (
         ("person.national_id.unique", "person.name_and_birth_date.unique"),
@@ -80,13 +81,6 @@ PARTIAL: dict[str, tuple[tuple[str, ...], str, str]] = {
         "person",
         "only OCR slips that put a digit in a name (0 for O, 1 for l, 5 for S) are invalid; "
         "'rn' read as 'm' is still a plausible name",
-    ),
-    "stale_record": (
-        ("person.updated_within_2_years",),
-        "person",
-        "the timeliness rule finds every stale record, but clean synthetic records also carry "
-        "last-update dates spread over the whole 6-year history, so no age threshold separates "
-        "the injected class from records that are simply old (the rule is right about both)",
     ),
 }
 UNDETECTABLE = {

@@ -27,6 +27,8 @@ def _summary(s: DemoSummary) -> None:
     for (agency, source, entity), n in sorted(s.records.items()):
         table.add_row(agency, source, entity, f"{n:,}")
     console.print(table)
+    if s.quality is not None:
+        _quality(s)
     persons = {a: n for (a, _, e), n in s.records.items() if e == "person"}
     reasons = s.quarantined_by_reason
     lines = [
@@ -40,6 +42,26 @@ def _summary(s: DemoSummary) -> None:
         f"store: {s.database_url}",
     ]
     console.print(Panel("\n".join(lines), title="Nexo demo", expand=False))
+
+
+def _quality(s: DemoSummary) -> None:
+    q = s.quality
+    assert q is not None
+    dimensions = sorted({d for per in q.scores.values() for d in per})
+    table = Table(title=f"data quality (reference date {q.reference_date})")
+    table.add_column("agency")
+    for d in dimensions:
+        table.add_column(d, justify="right")
+    table.add_column("ready", justify="center")
+    for agency, per in sorted(q.scores.items()):
+        cells = [f"{per[d]:.1%}" if per.get(d) is not None else "—" for d in dimensions]
+        table.add_row(agency, *cells, "[green]yes[/]" if q.ready.get(agency) else "[red]no[/]")
+    console.print(table)
+    worst = ", ".join(
+        f"{rule} ({agency}) {score:.1%}" for rule, agency, _, score, _ in q.worst_rules[:3]
+    )
+    console.print(f"worst rules: {worst}")
+    console.print(f"quality report: [link=file://{q.report_path.resolve()}]{q.report_path}[/link]")
 
 
 @app.command("demo")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.adapters.service import BatchReport, Progress, ingest_file
 from nexo.adapters.spec import load_mapping
+from nexo.quality.service import QualityOverview, run_default_quality
 from nexo.store.engine import transaction
 from nexo.store.repository import RecordRepository
 from nexo.synth.domain import SynthConfig
@@ -44,6 +45,7 @@ class DemoSummary:
     batches: list[BatchReport] = field(default_factory=list)
     records: dict[tuple[str, str, str], int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    quality: QualityOverview | None = None
 
     @property
     def quarantined_by_reason(self) -> dict[str, int]:
@@ -90,5 +92,10 @@ def run_demo(
     summary.timings["ingest"] = time.perf_counter() - t1
     with transaction(factory) as s:
         summary.records = RecordRepository(s).count_current()
+    t2 = time.perf_counter()
+    summary.quality = run_default_quality(
+        factory, report_dir=home / "reports", reference_date=config.as_of
+    )
+    summary.timings["quality"] = time.perf_counter() - t2
     summary.timings["total"] = time.perf_counter() - t0
     return summary

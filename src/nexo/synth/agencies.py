@@ -62,6 +62,17 @@ def _record(
     )
 
 
+REFRESH_DAYS = 540
+"""Agencies refresh their clients' records (recertification, civil-registry sync) at least this
+often; only records hit by ``stale_record`` are older."""
+
+
+def _last_update(touched: date, as_of: date, rng: random.Random) -> date:
+    """The agency's last update: the last activity, or a later periodic refresh."""
+    refreshed = as_of - timedelta(days=rng.randrange(0, REFRESH_DAYS))
+    return min(as_of, max(touched, refreshed))
+
+
 def _duplicate(rec: PersonRecord, new_id: str, corrupter: Corrupter) -> PersonRecord:
     """A second record of the same person in the same agency, typed in again with a slip."""
     dup = dataclasses.replace(rec, record_id=new_id)
@@ -114,7 +125,7 @@ def build_employment(
     for n, (person, hh, life) in enumerate(people, start=1):
         last = life.registrations[-1]
         touched = max(last.end or last.start, last.start)
-        update = min(as_of, touched + timedelta(days=rng.randrange(0, 60)))
+        update = _last_update(touched + timedelta(days=rng.randrange(0, 60)), as_of, rng)
         rec = _record(EMPLOYMENT, "jobseekers", f"E{n:08d}", person, hh, rng.random() < 0.4, update)
         rec.registration, rec.registration_id = last, f"R{n:08d}"
         rec.desired_occupation = _national_occupation(last.desired_occupation, rng)
@@ -186,9 +197,7 @@ def build_social(
         for pid in hh.members:
             person = persons[pid - 1]
             n += 1
-            update = min(
-                as_of, registered + timedelta(days=rng.randrange(0, (as_of - registered).days + 1))
-            )
+            update = _last_update(registered, as_of, rng)
             rec = _record(
                 SOCIAL, "beneficiaries", f"B{n:09d}", person, hh, rng.random() < 0.85, update
             )
