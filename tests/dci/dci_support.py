@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from nexo.dci.criteria import SubjectQuery
 from nexo.dci.ports import (
     AuthenticationFailed,
     Client,
@@ -36,10 +37,11 @@ from nexo.dci.ports import (
     PageRequest,
     RequestContext,
 )
-from nexo.dci.criteria import SubjectQuery
+from nexo.dci.service import DciRuntime
 from nexo.dci.signature import public_jwk, sign
 from nexo.dci.standard import Document, problems, request_pointer, response_pointer
 from nexo.dci.subjects import minimise, read_page
+from nexo.dci.worker import DciWorker
 from nexo.linkage.tables import MpiLinkRow, MpiPersonRow
 from nexo.model import (
     Address,
@@ -85,15 +87,63 @@ class Someone:
 
 
 PEOPLE = (
-    Someone("NX-ANA", "B1", "Ana María", "Pérez", "Soto", date(1985, 5, 20), Sex.FEMALE,
-            run("12345678"), "+56 9 1111 1111", "Valparaíso", "H1", Relationship.HEAD),
-    Someone("NX-JUAN", "B2", "Juan", "Pérez", "Rojas", date(1982, 3, 15), Sex.MALE,
-            run("11222333"), "+56 9 2222 2222", "Valparaíso", "H1", Relationship.SPOUSE),
-    Someone("NX-SOFIA", "B3", "Sofía", "Pérez", "Pérez", date(2010, 7, 5), Sex.FEMALE,
-            run("23456789"), "+56 9 3333 3333", "Valparaíso", "H1", Relationship.CHILD),
-    Someone("NX-LUIS", "B4", "Luis", "Rojas", None, date(1990, 1, 2), Sex.MALE,
-            run("15555666"), "+56 9 4444 4444", "Temuco", "H2", Relationship.HEAD),
-)  # fmt: skip
+    Someone(
+        "NX-ANA",
+        "B1",
+        "Ana María",
+        "Pérez",
+        "Soto",
+        date(1985, 5, 20),
+        Sex.FEMALE,
+        run("12345678"),
+        "+56 9 1111 1111",
+        "Valparaíso",
+        "H1",
+        Relationship.HEAD,
+    ),
+    Someone(
+        "NX-JUAN",
+        "B2",
+        "Juan",
+        "Pérez",
+        "Rojas",
+        date(1982, 3, 15),
+        Sex.MALE,
+        run("11222333"),
+        "+56 9 2222 2222",
+        "Valparaíso",
+        "H1",
+        Relationship.SPOUSE,
+    ),
+    Someone(
+        "NX-SOFIA",
+        "B3",
+        "Sofía",
+        "Pérez",
+        "Pérez",
+        date(2010, 7, 5),
+        Sex.FEMALE,
+        run("23456789"),
+        "+56 9 3333 3333",
+        "Valparaíso",
+        "H1",
+        Relationship.CHILD,
+    ),
+    Someone(
+        "NX-LUIS",
+        "B4",
+        "Luis",
+        "Rojas",
+        None,
+        date(1990, 1, 2),
+        Sex.MALE,
+        run("15555666"),
+        "+56 9 4444 4444",
+        "Temuco",
+        "H2",
+        Relationship.HEAD,
+    ),
+)
 ANA, JUAN, SOFIA, LUIS = PEOPLE
 EMPLOYMENT_RECORD = "E1"  # Ana's record with the employment service (another spelling)
 
@@ -107,7 +157,9 @@ def _person(s: Someone, *, given: str | None = None) -> Person:
         sex=s.sex,
         identifiers=(Identifier(scheme=IdentifierScheme.CL_RUN, value=s.run, verified=True),),
         contact=Contact(phone=s.phone, email=f"{s.record_id.lower()}@example.org"),
-        address=Address(line="Calle Falsa 123", locality=s.locality, postcode="2340000", country="CL"),
+        address=Address(
+            line="Calle Falsa 123", locality=s.locality, postcode="2340000", country="CL"
+        ),
     )
 
 
@@ -119,40 +171,84 @@ def populate(factory: sessionmaker[Session]) -> None:
         social.append(NewRecord.of(EntityType.PERSON, s.record_id, _person(s), date(2026, 5, 1)))
         if s.household:
             member = HouseholdMembership(
-                household_id=s.household, person_record_id=s.record_id,
-                relationship=s.relationship, start_date=date(2020, 1, 15),
-            )  # fmt: skip
+                household_id=s.household,
+                person_record_id=s.record_id,
+                relationship=s.relationship,
+                start_date=date(2020, 1, 15),
+            )
             social.append(NewRecord.of(EntityType.HOUSEHOLD_MEMBERSHIP, s.record_id, member))
     for hid, size, locality in (("H1", 3, "Valparaíso"), ("H2", 1, "Temuco")):
-        home = Household(address=Address(locality=locality, postcode="2340000"), registered_on=date(2020, 1, 15), size=size)
+        home = Household(
+            address=Address(locality=locality, postcode="2340000"),
+            registered_on=date(2020, 1, 15),
+            size=size,
+        )
         social.append(NewRecord.of(EntityType.HOUSEHOLD, hid, home))
     enrolment = BenefitEnrolment(
-        person_record_id=ANA.record_id, person_source="beneficiaries", start_date=date(2024, 2, 2),
-        programme_code="SUF", programme_name="Subsidio Familiar", means_tested=True,
-        status=BenefitStatus.ACTIVE, monthly_amount=Decimal("21243"), currency="CLP", household_id="H1",
-    )  # fmt: skip
+        person_record_id=ANA.record_id,
+        person_source="beneficiaries",
+        start_date=date(2024, 2, 2),
+        programme_code="SUF",
+        programme_name="Subsidio Familiar",
+        means_tested=True,
+        status=BenefitStatus.ACTIVE,
+        monthly_amount=Decimal("21243"),
+        currency="CLP",
+        household_id="H1",
+    )
     with transaction(factory) as session:
         repo = RecordRepository(session)
         common = {"batch_id": str(uuid.uuid4()), "mapping_version": "test", "received_at": NOW}
         repo.write(agency="social", source="beneficiaries", records=social, **common)
-        repo.write(agency="social", source="benefit-events", records=[NewRecord.of(EntityType.BENEFIT_ENROLMENT, "EV1", enrolment)], **common)
-        employment = NewRecord.of(EntityType.PERSON, EMPLOYMENT_RECORD, _person(ANA, given="Ana"), date(2025, 1, 1))
+        repo.write(
+            agency="social",
+            source="benefit-events",
+            records=[NewRecord.of(EntityType.BENEFIT_ENROLMENT, "EV1", enrolment)],
+            **common,
+        )
+        employment = NewRecord.of(
+            EntityType.PERSON, EMPLOYMENT_RECORD, _person(ANA, given="Ana"), date(2025, 1, 1)
+        )
         repo.write(agency="employment", source="jobseekers", records=[employment], **common)
         for s in PEOPLE:
-            session.add(MpiPersonRow(person_id=s.person_id, status="active", merged_into=None, created_at=NOW, updated_at=NOW))
+            session.add(
+                MpiPersonRow(
+                    person_id=s.person_id,
+                    status="active",
+                    merged_into=None,
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
         session.flush()
         links = [(s.person_id, "social", "beneficiaries", s.record_id) for s in PEOPLE]
         links.append((ANA.person_id, "employment", "jobseekers", EMPLOYMENT_RECORD))
         for pid, agency, source, rid in links:
-            session.add(MpiLinkRow(person_id=pid, agency=agency, source=source, record_id=rid,
-                                   match_probability=1.0, method="deterministic", linked_at=NOW))  # fmt: skip
+            session.add(
+                MpiLinkRow(
+                    person_id=pid,
+                    agency=agency,
+                    source=source,
+                    record_id=rid,
+                    match_probability=1.0,
+                    method="deterministic",
+                    linked_at=NOW,
+                )
+            )
 
 
 def personal_values() -> set[str]:
     """Every personal value of the population that a response could leak."""
     out: set[str] = set()
     for s in PEOPLE:
-        out |= {s.given, s.family, s.run, s.phone, s.born.isoformat(), f"{s.record_id.lower()}@example.org"}
+        out |= {
+            s.given,
+            s.family,
+            s.run,
+            s.phone,
+            s.born.isoformat(),
+            f"{s.record_id.lower()}@example.org",
+        }
         if s.second:
             out.add(s.second)
     return out | {"Calle Falsa 123", "21243"}
@@ -164,8 +260,19 @@ SOCIAL_CLIENT = "social-mis"
 OTHER_CLIENT = "employment-portal"
 PURPOSE = "social-assistance-eligibility"
 #: what the test policy lets SOCIAL_CLIENT see for PURPOSE
-ALLOWED_FIELDS = frozenset({"given_names", "family_name", "birth_date", "sex", "identifiers",
-                            "enrolments", "relationship", "household.size", "household.members"})  # fmt: skip
+ALLOWED_FIELDS = frozenset(
+    {
+        "given_names",
+        "family_name",
+        "birth_date",
+        "sex",
+        "identifiers",
+        "enrolments",
+        "relationship",
+        "household.size",
+        "household.members",
+    }
+)
 TOKENS = {
     "token-social": Client(SOCIAL_CLIENT, default_purpose=None),
     "token-social-default": Client(SOCIAL_CLIENT, default_purpose=PURPOSE),
@@ -209,26 +316,49 @@ class StoreDisclosure:
     calls: list[Call] = field(default_factory=list)
     fail: bool = False
 
-    def search(self, *, client: Client, purpose: str, consent_refs: Sequence[ConsentRef],
-               query: SubjectQuery, page: PageRequest, at: datetime, context: RequestContext) -> Disclosed | Denied:  # fmt: skip
+    def search(
+        self,
+        *,
+        client: Client,
+        purpose: str,
+        consent_refs: Sequence[ConsentRef],
+        query: SubjectQuery,
+        page: PageRequest,
+        at: datetime,
+        context: RequestContext,
+    ) -> Disclosed | Denied:
         call = Call("search", client, purpose, tuple(consent_refs), query, page, context)
         self.calls.append(call)
         if self.fail:
             raise RuntimeError("audit store unavailable")
         fields = self.policy.get((client.client_id, purpose))
         if fields is None:
-            call.returned = Denied("agreement", f"no agreement lets {client.client_id} see persons for {purpose}")
+            call.returned = Denied(
+                "agreement", f"no agreement lets {client.client_id} see persons for {purpose}"
+            )
             return call.returned
         with transaction(self.factory) as session:
             whole = read_page(session, query=query, page=page)
         call.returned = replace(whole, records=tuple(minimise(r, fields) for r in whole.records))  # type: ignore[arg-type]
         return call.returned
 
-    def authorise(self, *, client: Client, purpose: str, consent_refs: Sequence[ConsentRef],
-                  query: SubjectQuery, at: datetime, context: RequestContext) -> Denied | None:  # fmt: skip
-        self.calls.append(Call("authorise", client, purpose, tuple(consent_refs), query, None, context))
+    def authorise(
+        self,
+        *,
+        client: Client,
+        purpose: str,
+        consent_refs: Sequence[ConsentRef],
+        query: SubjectQuery,
+        at: datetime,
+        context: RequestContext,
+    ) -> Denied | None:
+        self.calls.append(
+            Call("authorise", client, purpose, tuple(consent_refs), query, None, context)
+        )
         if (client.client_id, purpose) not in self.policy:
-            return Denied("agreement", f"no agreement lets {client.client_id} subscribe for {purpose}")
+            return Denied(
+                "agreement", f"no agreement lets {client.client_id} subscribe for {purpose}"
+            )
         return None
 
 
@@ -260,19 +390,49 @@ def ts(moment: datetime | None = None) -> str:
     return (moment or datetime.now(UTC)).isoformat(timespec="seconds")
 
 
-def search_item(query: Any, *, query_type: str = "idtype-value", reference_id: str = "ref-1",
-                purpose: str | None = PURPOSE, **criteria: Any) -> Json:  # fmt: skip
-    c: Json = {"version": "1.0.0", "reg_event_type": "REGISTER", "query_type": query_type, "query": query}
+def search_item(
+    query: Any,
+    *,
+    query_type: str = "idtype-value",
+    reference_id: str = "ref-1",
+    purpose: str | None = PURPOSE,
+    **criteria: Any,
+) -> Json:
+    c: Json = {
+        "version": "1.0.0",
+        "reg_event_type": "REGISTER",
+        "query_type": query_type,
+        "query": query,
+    }
     if purpose:
-        c["authorize"] = {"@type": "Authorize", "ts": ts(), "purpose": {"code": purpose, "text": "eligibility"}}
+        c["authorize"] = {
+            "@type": "Authorize",
+            "ts": ts(),
+            "purpose": {"code": purpose, "text": "eligibility"},
+        }
     c.update(criteria)
     return {"reference_id": reference_id, "timestamp": ts(), "search_criteria": c, "locale": "eng"}
 
 
-def envelope(action: str, message: Json, *, sender: str = SENDER, total: int = 1,
-             sender_uri: str | None = None, **header: Any) -> Json:  # fmt: skip
-    h: Json = {"version": "1.0.0", "message_id": str(uuid.uuid4()), "message_ts": ts(), "action": action,
-               "sender_id": sender, "receiver_id": "nexo", "total_count": total, "is_msg_encrypted": False}  # fmt: skip
+def envelope(
+    action: str,
+    message: Json,
+    *,
+    sender: str = SENDER,
+    total: int = 1,
+    sender_uri: str | None = None,
+    **header: Any,
+) -> Json:
+    h: Json = {
+        "version": "1.0.0",
+        "message_id": str(uuid.uuid4()),
+        "message_ts": ts(),
+        "action": action,
+        "sender_id": sender,
+        "receiver_id": "nexo",
+        "total_count": total,
+        "is_msg_encrypted": False,
+    }
     if sender_uri:
         h["sender_uri"] = sender_uri
     h.update(header)
@@ -287,7 +447,14 @@ def search_envelope(*items: Json, transaction_id: str = "txn-1", **kw: Any) -> J
 def signed(env: Json, key: SenderKey | None) -> Json:
     if key is None:
         return env
-    signature = sign(env["header"], env["message"], key=key.key, sender_id=key.sender_id, kid=key.kid, now=time.time())
+    signature = sign(
+        env["header"],
+        env["message"],
+        key=key.key,
+        sender_id=key.sender_id,
+        kid=key.kid,
+        now=time.time(),
+    )
     return {"signature": signature, **env}
 
 
@@ -338,8 +505,15 @@ class DciClient:
     prefix: str = "/dci"
     sent: list[tuple[str, Any]] = field(default_factory=list)
 
-    def post(self, path: str, body: Any, *, token: str | None = "token-social", valid: bool = True,
-             raw: bytes | None = None) -> tuple[int, Json]:  # fmt: skip
+    def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        token: str | None = "token-social",
+        valid: bool = True,
+        raw: bytes | None = None,
+    ) -> tuple[int, Json]:
         if valid:
             assert_request(path, body)
         headers = {"Content-Type": "application/json"}
@@ -363,7 +537,7 @@ class Receiver:
     checked against the standard's schema for its action.
     """
 
-    def __init__(self, script: Sequence[int] = ()) -> None:
+    def __init__(self, script: Sequence[int] = (), port: int = 0) -> None:
         self.script = list(script)
         self.received: list[Json] = []
         self.statuses: list[int] = []
@@ -381,7 +555,9 @@ class Receiver:
                     if status == 200:
                         receiver.received.append(body)
                     receiver.arrived.notify_all()
-                reply = json.dumps({"message": {"ack_status": "ACK", "timestamp": ts(), "correlation_id": "r"}})
+                reply = json.dumps(
+                    {"message": {"ack_status": "ACK", "timestamp": ts(), "correlation_id": "r"}}
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))
@@ -391,7 +567,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -416,3 +592,19 @@ class Receiver:
 
 def find(records: Sequence[Json], predicate: Callable[[Json], bool]) -> Json:
     return next(r for r in records if predicate(r))
+
+
+@dataclass
+class Registry:
+    runtime: DciRuntime
+    disclosure: StoreDisclosure
+    client: DciClient
+    receiver: Receiver
+    keys: dict[str, SenderKey]
+    worker: DciWorker
+    started: list[bool] = field(default_factory=list)
+
+    def start_worker(self) -> None:
+        self.runtime.on_accept = self.worker.wake
+        self.worker.start()
+        self.started.append(True)

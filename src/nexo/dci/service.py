@@ -250,18 +250,19 @@ def process_pending(runtime: DciRuntime, limit: int = 20) -> int:
             done += 1
         except Exception:
             log.exception("dci: processing transaction %s failed", txn.correlation_id)
-            _retry_or_give_up(runtime, endpoint, pk)
+            done += _retry_or_give_up(runtime, endpoint, pk)
     return done
 
 
-def _retry_or_give_up(runtime: DciRuntime, endpoint: Endpoint, pk: int) -> None:
-    """A failed attempt is retried once the lease ends; after a few, the sender is told."""
+def _retry_or_give_up(runtime: DciRuntime, endpoint: Endpoint, pk: int) -> int:
+    """A failed attempt is retried once the lease ends; after a few, the sender is told (1)."""
     with transaction(runtime.factory) as session:
         row = DciRepository(session).transaction(pk)
         if row is None:
-            return
+            return 0
         row.attempts += 1
         if row.attempts < MAX_PROCESSING_ATTEMPTS:
-            return
+            return 0
     reason = "the registry could not process the message; nothing was disclosed; send it again"
     _finish(runtime, endpoint, pk, Reply(None, [], header_status="rjct", reason_message=reason))
+    return 1

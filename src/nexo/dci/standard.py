@@ -162,6 +162,9 @@ _SOCIAL_QUERY = (
 )
 _SOCIAL_VALUE = f"{_SOCIAL_QUERY}/anyOf/1/properties/value/allOf/1"
 
+_ATTRIBUTE_VALUE = (
+    "/components/schemas/TxnStatusRequest/properties/txnstatus_request/properties/attribute_value"
+)
 _SOCIAL_TXN_TYPES = (
     "/components/schemas/TxnStatusRequest/properties/txnstatus_request/properties/txn_type",
     "/components/schemas/TxnStatusResponse/properties/txnstatus_response/properties/txn_type",
@@ -208,6 +211,16 @@ CORRECTIONS: tuple[Correction, ...] = (
         "/components/schemas/TxnStatusRequest/properties/txnstatus_request/properties/txn_type",
         "txn_type enum misspells subscribe as subscibe; accept both spellings",
         _both(*(_add_enum(p, "subscribe") for p in _SOCIAL_TXN_TYPES)),
+    ),
+    *(
+        Correction(
+            doc,
+            _ATTRIBUTE_VALUE,
+            "attribute_value oneOf a transaction id and a correlation id, both plain strings: "
+            "no string value could be valid; read as anyOf (attribute_type says which)",
+            _one_of_to_any_of(_ATTRIBUTE_VALUE),
+        )
+        for doc in (Document.SOCIAL, Document.CORE)
     ),
     Correction(
         Document.CORE,
