@@ -5,7 +5,6 @@ use cases, render the reply. Every failure becomes a DCI error document (never a
 :mod:`nexo.dci.envelope` and decision 0051.
 """
 
-
 import logging
 from typing import Annotated, Any
 

@@ -410,3 +410,8 @@ def response_pointer(document: Document, path: str, status: int, method: str = "
     if ref:
         base = ref.lstrip("#")
     return f"{base}/content/application~1json/schema"
+
+
+def has_operation(document: Document, path: str, method: str = "post") -> bool:
+    """Whether ``document`` defines ``method`` on ``path``."""
+    return method in _loaded(document).get("paths", {}).get(path, {})
