@@ -369,11 +369,33 @@ def problems(
     found: list[SchemaProblem] = []
     for error in validator(document, pointer).iter_errors(instance):
         for leaf in _leaves(error):
-            text = leaf.message if len(leaf.message) <= 300 else leaf.message[:297] + "..."
-            found.append(SchemaProblem(_path(leaf.absolute_path), text))
+            found.append(SchemaProblem(_path(leaf.absolute_path), describe(leaf)))
             if len(found) >= limit:
                 return found
     return found
+
+
+def describe(error: ValidationError) -> str:
+    """What rule the value breaks, without repeating the value (it may be personal data)."""
+    kind, rule = str(error.validator), error.validator_value
+    if kind == "required":
+        return error.message  # names the missing property, not a value
+    if kind == "format" and rule == "date-time":
+        return "must be a date-time with its time zone (e.g. 2026-06-30T10:00:00+02:00)"
+    if kind == "enum" and isinstance(rule, list):
+        return "must be one of " + ", ".join(repr(v) for v in rule)
+    rules = {
+        "type": f"must be of type {rule}",
+        "maxLength": f"must be at most {rule} characters",
+        "minLength": f"must be at least {rule} characters",
+        "pattern": f"must match {rule}",
+        "format": f"must be a {rule}",
+        "anyOf": "matches none of the forms allowed here",
+        "oneOf": "must match exactly one of the forms allowed here",
+        "maximum": f"must be at most {rule}",
+        "minimum": f"must be at least {rule}",
+    }
+    return rules.get(kind, f"breaks the {kind} rule of the schema")
 
 
 def _leaves(error: ValidationError) -> Iterator[ValidationError]:
