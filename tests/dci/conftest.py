@@ -13,15 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dci_http import DciClient, Receiver, Registry
 from dci_support import (
     FOREIGN_SENDER,
     LAX_SENDER,
     OTHER_CLIENT,
     SENDER,
     SOCIAL_CLIENT,
-    DciClient,
-    Receiver,
-    Registry,
     SenderKey,
     StoreDisclosure,
     TokenAuthenticator,

@@ -7,20 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dci_support import (
-    ANA,
-    JUAN,
-    LAX_SENDER,
-    PURPOSE,
-    SENDER,
-    Registry,
-    envelope,
-    personal_values,
-    search_envelope,
-    search_item,
-    signed,
-    ts,
-)
+from dci_http import Registry, envelope, search_envelope, search_item, signed, ts
+from dci_support import ANA, JUAN, LAX_SENDER, PURPOSE, SENDER, personal_values
 
 from nexo.dci.signature import parse_jwks, verify
 from nexo.dci.standard import Document, problems, response_pointer

@@ -8,17 +8,8 @@ accepted and refused.
 
 from __future__ import annotations
 
-from dci_support import (
-    ANA,
-    OPERATIONS,
-    SENDER,
-    Registry,
-    envelope,
-    search_envelope,
-    search_item,
-    signed,
-    ts,
-)
+from dci_http import OPERATIONS, Registry, envelope, search_envelope, search_item, signed, ts
+from dci_support import ANA, SENDER
 
 from nexo.dci.standard import has_operation, load, request_pointer
 

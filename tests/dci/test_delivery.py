@@ -6,17 +6,8 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from dci_support import (
-    ANA,
-    SENDER,
-    Receiver,
-    Registry,
-    assert_callback,
-    personal_values,
-    search_envelope,
-    search_item,
-    signed,
-)
+from dci_http import Receiver, Registry, assert_callback, search_envelope, search_item, signed
+from dci_support import ANA, SENDER, personal_values
 from sqlalchemy import select
 
 from nexo.config import DciSettings

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dci_support import ANA, OPERATIONS, PURPOSE, SOCIAL_CLIENT, Registry, assert_request
+from dci_http import OPERATIONS, Registry, assert_request
+from dci_support import ANA, PURPOSE, SOCIAL_CLIENT
 
 from nexo.dci.demo import demo_search
 from nexo.dci.ports import Client

@@ -7,7 +7,8 @@ import copy
 import json
 from typing import Any
 
-from dci_support import ANA, SENDER, Registry, personal_values, search_envelope, search_item, signed
+from dci_http import Registry, search_envelope, search_item, signed
+from dci_support import ANA, SENDER, personal_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -8,18 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from dci_support import (
-    ANA,
-    FOREIGN_SENDER,
-    LAX_SENDER,
-    SENDER,
-    Registry,
-    envelope,
-    personal_values,
-    search_envelope,
-    search_item,
-    signed,
-)
+from dci_http import Registry, envelope, search_envelope, search_item, signed
+from dci_support import ANA, FOREIGN_SENDER, LAX_SENDER, SENDER, personal_values
 
 SYNC = "/registry/sync/search"
 ASYNC = "/registry/search"

@@ -11,7 +11,7 @@ from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from nexo.dci import standard
+from nexo.dci.corrections import at, raw, refs
 from nexo.dci.standard import CORRECTIONS, Document, is_date_time, load, problems
 
 #: the released files (spdci/standards release/yaml, commit b4816e1): changing one is deliberate
@@ -35,18 +35,18 @@ def test_files_are_the_released_ones_with_their_licence() -> None:
 def test_every_reference_resolves_after_the_corrections() -> None:
     for document in Document:
         doc = load(document)
-        for holder in standard._refs(doc):
-            standard._at(doc, holder["$ref"][1:])  # raises if it leads nowhere
+        for holder in refs(doc):
+            at(doc, holder["$ref"][1:])  # raises if it leads nowhere
     assert load(Document.SOCIAL)["info"]["version"] == "1.0.0"
     assert "securitySchemes" in load(Document.IBR)["components"]
 
 
 def test_some_released_references_lead_nowhere() -> None:
-    raw = standard._raw(Document.SOCIAL)
+    released = raw(Document.SOCIAL)
     broken = []
-    for holder in standard._refs(raw):
+    for holder in refs(released):
         try:
-            standard._at(raw, holder["$ref"][1:])
+            at(released, holder["$ref"][1:])
         except (KeyError, IndexError, ValueError, TypeError):
             broken.append(holder["$ref"])
     assert len(broken) == 3
@@ -54,7 +54,7 @@ def test_some_released_references_lead_nowhere() -> None:
 
 def _raw_validator(document: Document, pointer: str) -> Draft4Validator:
     uri = f"urn:raw:{document.name}"
-    resource = Resource.from_contents(standard._raw(document), default_specification=DRAFT4)
+    resource = Resource.from_contents(raw(document), default_specification=DRAFT4)
     return Draft4Validator(
         {"$ref": f"{uri}#{pointer}"}, registry=Registry().with_resource(uri, resource)
     )

@@ -6,20 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dci_support import (
-    ANA,
-    JUAN,
-    LUIS,
-    PURPOSE,
-    SENDER,
-    SOCIAL_CLIENT,
-    SOFIA,
-    Registry,
-    personal_values,
-    search_envelope,
-    search_item,
-    signed,
-)
+from dci_http import Registry, search_envelope, search_item, signed
+from dci_support import ANA, JUAN, LUIS, PURPOSE, SENDER, SOCIAL_CLIENT, SOFIA, personal_values
 
 from nexo.dci import records
 from nexo.dci.criteria import Attribute, Comparison, Entity, Operator, SubjectQuery

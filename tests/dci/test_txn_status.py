@@ -5,16 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dci_support import (
-    ANA,
-    LAX_SENDER,
-    SENDER,
-    Registry,
-    envelope,
-    search_envelope,
-    search_item,
-    signed,
-)
+from dci_http import Registry, envelope, search_envelope, search_item, signed
+from dci_support import ANA, LAX_SENDER, SENDER
 
 STATUS = "/registry/sync/txn/status"
 
