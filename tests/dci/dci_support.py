@@ -5,9 +5,9 @@
 - the two ports bound to that store with an explicit test policy (a stand-in for the exchange
   layer, which lives on another branch): a fixed field set for a fixed client and purpose,
   denial otherwise; every call is recorded so tests can see what DCI passed through;
-- a DCI client that signs requests and checks every request and response against the
-  standard's schemas;
-- a real HTTP callback receiver on 127.0.0.1.
+- the senders and their keys.
+
+Messages, the schema-checking DCI client and the callback receiver are in ``dci_http``.
 """
 
 from __future__ import annotations

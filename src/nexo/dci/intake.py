@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -110,7 +110,6 @@ class Accepted:
     sender_uri: str | None
     transaction_pk: int
     replayed: bool = False  # the same asynchronous message was accepted before
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _bad(message: str, reason: HeaderReason | None = None) -> DciRefused:
@@ -128,7 +127,7 @@ def _schema_refusal(found: list[SchemaProblem]) -> DciRefused:
     return _bad(f"the message does not follow the DCI schema: {text}", reason)
 
 
-def _ids(endpoint: Endpoint, raw: Json) -> list[tuple[str, Any]]:
+def _ids(raw: Json) -> list[tuple[str, Any]]:
     """(where, value) of every id Nexo bounds to 1..99 characters."""
     header, message = raw["header"], raw["message"]
     out: list[tuple[str, Any]] = [
@@ -152,7 +151,7 @@ def _ids(endpoint: Endpoint, raw: Json) -> list[tuple[str, Any]]:
     return out
 
 
-def _count(endpoint: Endpoint, message: Any) -> int | None:
+def _count(message: Any) -> int | None:
     if isinstance(message, SearchRequest):
         return len(message.search_request)
     if isinstance(message, SubscribeRequest):
@@ -186,7 +185,7 @@ def parse(
             ErrorCode.ENCRYPTION_INVALID,
             "Nexo does not accept encrypted messages yet; send the message in clear over TLS",
         )
-    for where, value in _ids(endpoint, raw):
+    for where, value in _ids(raw):
         if not isinstance(value, str) or not 1 <= len(value) <= MAX_ID:
             raise _bad(f"{where} must be text of 1 to {MAX_ID} characters")
     try:
@@ -206,7 +205,7 @@ def parse(
             f"header.action must be {endpoint.action!r} on {endpoint.path}",
             HeaderReason.ACTION_INVALID,
         )
-    count = _count(endpoint, typed)
+    count = _count(typed)
     if h.total_count < 0 or (count is not None and h.total_count != count):
         raise _bad(
             f"header.total_count must be the number of requests in the message ({count})",

@@ -43,6 +43,13 @@ _BODY = {
     },
 }
 _DOC = "DCI {action} (see the DCI Social Registry API v1.0.0 and docs/dci.md)."
+_ERROR = {"content": {"application/json": {"schema": {"type": "object"}}}}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Refused: err.request.bad and other err.* codes", **_ERROR},
+    401: {"description": "err.request.unauthorized, err.signature.missing/invalid", **_ERROR},
+    403: {"description": "err.sender_id.invalid", **_ERROR},
+    500: {"description": "err.service.unavailable (nothing disclosed)", **_ERROR},
+}
 
 
 def _bearer(value: str | None) -> str | None:
@@ -151,6 +158,7 @@ def dci_router(runtime: DciRuntime, *, prefix: str = "/dci") -> APIRouter:
             description=_DOC.format(action=endpoint.path),
             openapi_extra={"requestBody": _BODY},
             response_model=None,
+            responses=_RESPONSES,
         )
 
     @router.get("/.well-known/jwks.json", name="dci-jwks", summary="Nexo's DCI signing keys")
