@@ -236,3 +236,30 @@ def test_refusals_on_async_endpoints_are_err_acknowledgements(shared: Registry) 
     status, code, reply = _refused(shared, ASYNC, _valid(shared, version="0.9"))
     assert (status, code) == (400, "err.version.not_supported")
     assert set(reply["message"]) == {"ack_status", "timestamp", "correlation_id", "error"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"header": {"total_count": NaN}, "message": {}}',
+        b'{"header": {"total_count": Infinity}, "message": {}}',
+        b'{"header": {}, "message": {"x": "\\ud800"}}',
+        b'{"header": {}, "message": ' + b'{"a": [' * 2000 + b"1" + b"]}" * 2000 + b"}",
+    ],
+)
+def test_json_that_python_reads_but_nothing_else_should(shared: Registry, raw: bytes) -> None:
+    status, code, _ = _refused(shared, SYNC, None, raw=raw)
+    assert (status, code) == (400, "err.request.bad")
+
+
+def test_a_nan_page_size_cannot_slip_through(shared: Registry) -> None:
+    env = signed(
+        search_envelope(search_item({"type": "UIN", "value": ANA.run})), shared.keys[SENDER]
+    )
+    text = json.dumps(env).replace(
+        '"version": "1.0.0", "reg_event_type"',
+        '"version": "1.0.0", "pagination": {"page_size": NaN}, "reg_event_type"',
+    )
+    assert "NaN" in text
+    status, code, _ = _refused(shared, SYNC, None, raw=text.encode())
+    assert (status, code) == (400, "err.request.bad")

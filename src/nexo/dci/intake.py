@@ -39,6 +39,7 @@ from nexo.dci.tables import DciTransactionRow
 from nexo.store.engine import transaction
 
 MAX_ID = 99
+MAX_DEPTH = 32
 VERSIONS = ("1.0.0",)
 Json = dict[str, Any]
 
@@ -151,6 +152,30 @@ def _ids(raw: Json) -> list[tuple[str, Any]]:
     return out
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_sane(raw: Any) -> None:
+    """No nesting deeper than :data:`MAX_DEPTH` and no text that is not Unicode (lone
+    surrogates), so that nothing downstream can overflow or fail to encode."""
+    stack = [(raw, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _bad(f"the message is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+            stack.extend((k, depth + 1) for k in node)
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise _bad("the message holds text that is not valid Unicode") from None
+
+
 def _count(message: Any) -> int | None:
     if isinstance(message, SearchRequest):
         return len(message.search_request)
@@ -164,9 +189,10 @@ def parse(
 ) -> tuple[Json, Envelope, Any]:
     """JSON, schema, bounds and types; no store access."""
     try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        raw = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise _bad("the body is not JSON; send a {signature, header, message} object") from None
+    _check_sane(raw)
     if not isinstance(raw, dict):
         raise _bad("the body must be a {signature, header, message} object")
     header = raw.get("header")

@@ -69,3 +69,10 @@ class DciWorker:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    def close(self) -> None:
+        """Stop, and release the HTTP connections."""
+        self.stop()
+        close = getattr(self.transport, "close", None)
+        if callable(close):
+            close()
