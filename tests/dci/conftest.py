@@ -49,6 +49,7 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
+    assert r.invalid == [], "callbacks broke the DCI schema"
 
 
 @pytest.fixture

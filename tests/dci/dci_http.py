@@ -182,6 +182,7 @@ class Receiver:
         self.script = list(script)
         self.received: list[Json] = []
         self.statuses: list[int] = []
+        self.invalid: list[str] = []  # callbacks that break the standard's schema
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         receiver = self
@@ -190,7 +191,14 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length))
+                try:
+                    assert_callback(body)
+                    broken = None
+                except (AssertionError, KeyError, TypeError) as e:
+                    broken = str(e)
                 with receiver.lock:
+                    if broken:
+                        receiver.invalid.append(broken)
                     status = receiver.script.pop(0) if receiver.script else 200
                     receiver.statuses.append(status)
                     if status == 200:
@@ -224,6 +232,7 @@ class Receiver:
                 left = deadline - time.monotonic()
                 assert left > 0, f"no callback within {timeout} s (got {len(self.received)})"
                 self.arrived.wait(left)
+            assert not self.invalid, self.invalid
             return list(self.received)
 
     def close(self) -> None:

@@ -117,7 +117,7 @@ def test_a_restart_does_not_lose_a_callback(registry: Registry) -> None:
         result = DciWorker(runtime).run_once()
         assert result.deliveries.delivered == 1
         [callback] = again.received
-        assert_callback(callback)
+        assert again.invalid == []
         assert callback["message"]["search_response"][0]["status"] == "succ"
     finally:
         again.close()
