@@ -6,8 +6,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from dci_http import Registry, search_envelope, search_item, signed
-from dci_support import ANA, JUAN, LUIS, PURPOSE, SENDER, SOCIAL_CLIENT, SOFIA, personal_values
+from dci_support import (
+    ALLOWED_FIELDS,
+    ANA,
+    JUAN,
+    LUIS,
+    PURPOSE,
+    SENDER,
+    SOCIAL_CLIENT,
+    SOFIA,
+    personal_values,
+)
 
 from nexo.dci import records
 from nexo.dci.criteria import Attribute, Comparison, Entity, Operator, SubjectQuery
@@ -199,3 +210,42 @@ def test_a_failing_port_fails_the_request_without_data(shared: Registry) -> None
     assert status == 500
     assert body["errors"][0]["code"] == "err.service.unavailable"
     assert not [v for v in personal_values() if v in json.dumps(body, ensure_ascii=False)]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        frozenset(),
+        frozenset({"birth_date"}),
+        frozenset({"identifiers", "sex"}),
+        frozenset({"phone", "email", "address"}),
+        frozenset({"household.size", "relationship"}),
+    ],
+)
+def test_only_what_the_port_returns_reaches_the_sender(
+    shared: Registry, fields: frozenset[str]
+) -> None:
+    shared.disclosure.policy = {(SOCIAL_CLIENT, PURPOSE): fields}
+    try:
+        for entity in ("Member", "Group"):
+            item = search_item({"type": "UIN", "value": ANA.run}, response_entity=entity)
+            [answer] = _answers(_search(shared, item))
+            returned = shared.disclosure.calls[-1].returned
+            assert isinstance(returned, Disclosed)
+            assert answer["data"]["reg_records"] == records.records(returned.records)
+            text = json.dumps(answer, ensure_ascii=False)
+            by_field = {
+                "birth_date": [s.born.isoformat() for s in (ANA, JUAN, SOFIA)],
+                "identifiers": [s.run for s in (ANA, JUAN, SOFIA)],
+                "phone": [s.phone for s in (ANA, JUAN, SOFIA)],
+                "email": ["b1@example.org", "b2@example.org"],
+                "address": ["Calle Falsa 123"],
+                "given_names": ["Ana María", "Juan", "Sofía"],
+                "family_name": ["Pérez"],
+                "enrolments": ["SUF", "21243"],
+            }
+            for field, values in by_field.items():
+                if field not in fields:
+                    assert not [v for v in values if v in text], (entity, field)
+    finally:
+        shared.disclosure.policy = {(SOCIAL_CLIENT, PURPOSE): ALLOWED_FIELDS}
