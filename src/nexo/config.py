@@ -5,8 +5,27 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DciSettings(BaseModel):
+    """The DCI registry API (``NEXO_DCI__...``); see docs/dci.md."""
+
+    registry_id: str = Field(
+        default="nexo", max_length=99, description="Nexo's DCI sender/receiver id."
+    )
+    key_dir: Path | None = Field(
+        default=None, description="Folder of Nexo's DCI signing keys (default: HOME/keys/dci)."
+    )
+    default_page_size: int = Field(default=100, ge=1)
+    max_page_size: int = Field(default=1000, ge=1)
+    max_batch: int = Field(default=100, ge=1, description="Requests per DCI message.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    delivery_attempts: int = Field(default=8, ge=1, description="Tries per callback.")
+    delivery_backoff_seconds: float = Field(default=2.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=900.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -22,6 +41,7 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".nexo"), description="Directory for Nexo's own files.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the store.")
     log_level: str = Field(default="WARNING", description="Level of the JSON logs on stderr.")
+    dci: DciSettings = Field(default_factory=DciSettings)
 
     @property
     def effective_database_url(self) -> str:
