@@ -5,8 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IngestSettings(BaseModel):
+    """Ingest jobs (``NEXO_INGEST__CHUNK_ROWS``...)."""
+
+    chunk_rows: int = Field(
+        default=10_000, ge=1, description="Rows committed together (with the resume point)."
+    )
 
 
 class Settings(BaseSettings):
@@ -22,6 +30,7 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".nexo"), description="Directory for Nexo's own files.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the store.")
     log_level: str = Field(default="WARNING", description="Level of the JSON logs on stderr.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @property
     def effective_database_url(self) -> str:
