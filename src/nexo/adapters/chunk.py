@@ -11,6 +11,7 @@ from typing import Any
 
 from nexo.adapters.mapper import Reason, RowMapper
 from nexo.adapters.readers import RawRow
+from nexo.adapters.readers.base import store_safe
 from nexo.store.repository import NewRecord
 
 
@@ -44,8 +45,8 @@ def quarantine_row(
         "input_name": out.input_name,
         "input_sha256": out.input_sha256,
         "row_number": row.number,
-        "record_id": record_id,
-        "raw": row.raw,
+        "record_id": store_safe(record_id) if record_id else None,
+        "raw": store_safe(row.raw),
         "reasons": [r.as_dict() for r in reasons],
         "reason_code": reasons[0].code,
         "status": "open",

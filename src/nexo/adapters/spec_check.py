@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from nexo.adapters.reference import BUILTIN_TABLES, reference_header
 from nexo.adapters.spec import (
+    EntitySpec,
     FieldSpec,
     FixedWidthFormat,
     MappingSpec,
@@ -140,9 +141,19 @@ def check_text(
     try:
         spec = MappingSpec.model_validate(data)
     except ValidationError as e:
-        return None, _schema_problems(node, e)
+        found = _schema_problems(node, e)
+        found += [_message(node, loc, msg) for loc, msg in partial_problems(data)]
+        return None, _by_line(found)
     found = [_message(node, loc, msg) for loc, msg in semantic_problems(spec, base_dir)]
-    return spec, found
+    return spec, _by_line(found)
+
+
+def _by_line(problems: list[str]) -> list[str]:
+    def line(p: str) -> int:
+        m = re.match(r"line (\d+):", p)
+        return int(m.group(1)) if m else 0
+
+    return sorted(dict.fromkeys(problems), key=line)
 
 
 # ------------------------------------------------------------------ cross-references
@@ -154,13 +165,17 @@ def _fields(spec: MappingSpec) -> Iterator[tuple[Loc, str | FieldSpec]]:
     if spec.updated_on is not None:
         yield ("updated_on",), spec.updated_on
     for i, entity in enumerate(spec.entities):
-        if entity.record_id is not None:
-            yield ("entities", i, "record_id"), entity.record_id
-        yield from _group(("entities", i, "fields"), entity.fields)
-        for j, ident in enumerate(entity.identifiers):
-            yield ("entities", i, "identifiers", j, "value"), ident.value
-            if not isinstance(ident.verified, bool):
-                yield ("entities", i, "identifiers", j, "verified"), ident.verified
+        yield from _entity_fields(i, entity)
+
+
+def _entity_fields(i: int, entity: EntitySpec) -> Iterator[tuple[Loc, str | FieldSpec]]:
+    if entity.record_id is not None:
+        yield ("entities", i, "record_id"), entity.record_id
+    yield from _group(("entities", i, "fields"), entity.fields)
+    for j, ident in enumerate(entity.identifiers):
+        yield ("entities", i, "identifiers", j, "value"), ident.value
+        if not isinstance(ident.verified, bool):
+            yield ("entities", i, "identifiers", j, "verified"), ident.verified
 
 
 def _group(loc: Loc, group: dict[str, Any]) -> Iterator[tuple[Loc, str | FieldSpec]]:
@@ -223,16 +238,53 @@ def _step_problems(loc: Loc, field: FieldSpec, tables: set[str]) -> Iterator[tup
                 yield (*loc, "steps", k, "regex"), f"pattern {pattern!r} has no group {group}"
 
 
-def semantic_problems(spec: MappingSpec, base_dir: Path | None) -> list[tuple[Loc, str]]:
-    """What the schema cannot check; each problem with the location it is about."""
-    out: list[tuple[Loc, str]] = []
-    tables = set(spec.code_lists) | set(spec.reference) | set(BUILTIN_TABLES)
-    for loc, field in _fields(spec):
+def _entity_problems(i: int, entity: EntitySpec, tables: set[str]) -> list[tuple[Loc, str]]:
+    out = list(_field_names(("entities", i, "fields"), ENTITY_MODELS[entity.type], entity.fields))
+    for loc, field in _entity_fields(i, entity):
         if isinstance(field, FieldSpec):
             out.extend(_step_problems(loc, field, tables))
+    return out
+
+
+def _code_list_keys(code_lists: dict[str, Any]) -> list[tuple[Loc, str]]:
+    return [
+        (("code_lists", name, key), f'code {key!r} is not text: quote it ("01" is not 01)')
+        for name, table in code_lists.items()
+        if isinstance(table, dict)
+        for key in table
+        if not isinstance(key, str)
+    ]
+
+
+def partial_problems(data: dict[str, Any]) -> list[tuple[Loc, str]]:
+    """Cross-reference problems of the entities that are valid on their own, so that a
+    mapping with schema errors still gets every problem reported at once."""
+    out: list[tuple[Loc, str]] = []
+    tables = set(BUILTIN_TABLES)
+    for key in ("code_lists", "reference"):
+        if isinstance(data.get(key), dict):
+            tables |= {str(k) for k in data[key]}
+    if isinstance(data.get("code_lists"), dict):
+        out += _code_list_keys(data["code_lists"])
+    entities = data.get("entities")
+    for i, raw in enumerate(entities if isinstance(entities, list) else []):
+        try:
+            entity = EntitySpec.model_validate(raw)
+        except ValidationError:
+            continue  # its schema problems are reported
+        out += _entity_problems(i, entity, tables)
+    return out
+
+
+def semantic_problems(spec: MappingSpec, base_dir: Path | None) -> list[tuple[Loc, str]]:
+    """What the schema cannot check; each problem with the location it is about."""
+    tables = set(spec.code_lists) | set(spec.reference) | set(BUILTIN_TABLES)
+    out = _code_list_keys(spec.code_lists)
+    for loc, field in _fields(spec):
+        if loc[0] != "entities" and isinstance(field, FieldSpec):
+            out.extend(_step_problems(loc, field, tables))
     for i, entity in enumerate(spec.entities):
-        model = ENTITY_MODELS[entity.type]
-        out.extend(_field_names(("entities", i, "fields"), model, entity.fields))
+        out.extend(_entity_problems(i, entity, tables))
     updated = spec.updated_on
     if isinstance(updated, str) or (
         isinstance(updated, FieldSpec) and not any(isinstance(s, DateStep) for s in updated.steps)

@@ -35,7 +35,7 @@ codecs.register_error("nexo-mark", _mark)
 class RawRow:
     number: int  # 1-based position among the input's rows (header excluded)
     raw: str  # the row as it was in the input (decoded), for quarantine and audit
-    values: dict[str, str | None]
+    values: dict[str, str | None]  # for a row with a problem: what could be split, if anything
     problem: tuple[str, str] | None = None  # (reason code, message) when unreadable
 
 
@@ -108,6 +108,41 @@ def as_text(value: Any) -> str | None:
         except UnicodeDecodeError:
             return value.hex()
     return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+
+
+def store_safe(text: str) -> str:
+    """Text every store accepts: NUL shown as ␀, lone surrogates as the replacement character
+    (PostgreSQL refuses NUL in text; no store can encode a lone surrogate)."""
+    if text.isascii():
+        return text.replace("\x00", "\u2400") if "\x00" in text else text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text.replace("\x00", "\u2400") if "\x00" in text else text
+
+
+def text_problem(values: dict[str, str | None]) -> tuple[str, str] | None:
+    """A value no store can keep: a NUL character or a lone surrogate (from JSON escapes)."""
+    for key, v in values.items():
+        if v is None:
+            continue
+        if "\x00" in v:
+            return "parse_error", f"{key}: NUL character in value"
+        if not v.isascii():
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return "encoding_error", f"{key}: a lone surrogate is not text"
+    return None
+
+
+def typed_row(number: int, raw: str, values: dict[str, str | None]) -> RawRow:
+    """A row of a typed source, unless one of its values cannot be stored."""
+    problem = text_problem(values)
+    if problem is not None:
+        return RawRow(number, clip(store_safe(raw)), {}, problem)
+    return RawRow(number, raw, values)
 
 
 def json_raw(values: dict[str, Any]) -> str:

@@ -75,7 +75,8 @@ def check(number: int, raw: str, cells: list[str], header: list[str], fmt: CsvFo
         problem = ("field_count", f"{len(cells)} fields, header has {len(header)}")
     else:
         return RawRow(number, raw, dict(zip(header, cells, strict=True)))
-    return RawRow(number, clip(unmark(raw)), {}, problem)
+    # what could be split is kept, to find the row's record id; it is never mapped
+    return RawRow(number, clip(unmark(raw)), dict(zip(header, cells, strict=False)), problem)
 
 
 def read_csv(

@@ -21,6 +21,7 @@ from nexo.adapters.readers.base import (
     clip,
     json_raw,
     open_text,
+    typed_row,
     unmark,
 )
 from nexo.adapters.spec import JsonFormat, NdjsonFormat
@@ -61,7 +62,7 @@ def _row(number: int, raw: str, record: Any, fields: Sequence[str]) -> RawRow:
             {},
             ("parse_error", f"a record must be an object, not {record!r}"[:200]),
         )
-    return RawRow(number, raw, _values(record, fields))
+    return typed_row(number, raw, _values(record, fields))
 
 
 class _Counting:

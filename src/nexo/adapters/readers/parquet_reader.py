@@ -10,7 +10,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from nexo.adapters.readers.base import RawRow, ReadInfo, as_text, json_raw, unreadable
+from nexo.adapters.readers.base import (
+    RawRow,
+    ReadInfo,
+    as_text,
+    json_raw,
+    typed_row,
+    unreadable,
+)
 from nexo.adapters.spec import ParquetFormat
 from nexo.errors import ConfigurationError
 
@@ -59,7 +66,7 @@ def read_parquet(
                 raw = json_raw(values)
                 for f in nested:
                     values[f] = as_text(_get(record, f))
-                yield RawRow(number, raw, values)
+                yield typed_row(number, raw, values)
     except Exception as e:  # noqa: BLE001 - a damaged row group: quarantine the rest
         yield unreadable(number + 1, path, e)
     finally:

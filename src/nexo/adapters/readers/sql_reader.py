@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from nexo.adapters.readers.base import RawRow, ReadInfo, as_text, json_raw
+from nexo.adapters.readers.base import RawRow, ReadInfo, as_text, json_raw, typed_row
 from nexo.adapters.spec import SqlFormat
 from nexo.config import normalise_database_url
 from nexo.errors import TerminalError, TransientError, UsageError
@@ -64,7 +64,7 @@ def read_sql(
             for row in result:
                 number += 1
                 values = {k: as_text(v) for k, v in zip(names, row, strict=True)}
-                yield RawRow(number, json_raw(values), values)
+                yield typed_row(number, json_raw(values), values)
     except DBAPIError as e:
         kind = TransientError if e.connection_invalidated or _transient(e) else TerminalError
         raise kind(
@@ -77,6 +77,13 @@ def read_sql(
         engine.dispose()
 
 
+_TRANSIENT = ("connect", "connection", "timeout", "timed out", "server closed", "lost",
+              "too many", "locked", "unavailable", "shutdown", "reset by peer")  # fmt: skip
+
+
 def _transient(e: DBAPIError) -> bool:
-    name = type(e.orig).__name__
-    return name in {"OperationalError", "InterfaceError"} and "syntax" not in str(e.orig).lower()
+    """Whether a retry can help: the database could not be reached or was busy."""
+    message = str(e.orig).lower()
+    return type(e.orig).__name__ in {"OperationalError", "InterfaceError"} and any(
+        word in message for word in _TRANSIENT
+    )

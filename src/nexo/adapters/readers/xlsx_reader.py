@@ -12,7 +12,15 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from nexo.adapters.readers.base import RawRow, ReadInfo, as_text, clip, json_raw, unreadable
+from nexo.adapters.readers.base import (
+    RawRow,
+    ReadInfo,
+    as_text,
+    clip,
+    json_raw,
+    typed_row,
+    unreadable,
+)
 from nexo.adapters.spec import XlsxFormat
 from nexo.errors import MappingError
 
@@ -76,7 +84,7 @@ def _row(number: int, texts: list[str | None], header: list[str]) -> RawRow:
             {},
             ("field_count", f"{len(header) + len(extra)} cells, header has {len(header)}"),
         )
-    return RawRow(number, raw, values)
+    return typed_row(number, raw, values)
 
 
 def reparse_json_object(
@@ -89,4 +97,4 @@ def reparse_json_object(
         return RawRow(0, raw, {}, ("parse_error", f"not a JSON object: {e}"))
     if not isinstance(values, dict):
         return RawRow(0, raw, {}, ("parse_error", "not a JSON object"))
-    return RawRow(0, raw, {str(k): as_text(v) for k, v in values.items()})
+    return typed_row(0, raw, {str(k): as_text(v) for k, v in values.items()})
