@@ -145,11 +145,13 @@ _ROW = st.fixed_dictionaries(
 @given(rows=st.lists(_ROW, min_size=1, max_size=12))
 def test_a_chunk_maps_like_its_rows_one_by_one(tmp_path: Path, rows: list[dict[str, Any]]) -> None:
     fields = {
-        "end_date": {"from": "END", "steps": ["trim", {"date": {"formats": ["%Y-%m-%d", "%d/%m/%Y"]}}]},
+        "end_date": {"from": "END",
+                     "steps": ["trim", {"date": {"formats": ["%Y-%m-%d", "%d/%m/%Y"]}}]},
         "contract_type": {"from": "KIND", "steps": ["upper", {"code_list": {"P": "permanent"}}],
                           "when": {"column": "FLAG", "not_empty": True}},
         "monthly_wage": {"from": "WAGE", "steps": [{"number": {"decimal": ",", "thousands": "."}}]},
-        "occupation": {"from": "OCC", "steps": [{"lookup": {"table": "isco08", "unknown": "flag"}}]},
+        "occupation": {"from": "OCC",
+                       "steps": [{"lookup": {"table": "isco08", "unknown": "flag"}}]},
         "employer_name": {"from": ["NAME", "KIND"], "steps": [{"join": " "}, "title"],
                           "default": "unknown"},
         "currency": {"value": "CLP"},
