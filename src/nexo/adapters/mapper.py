@@ -24,6 +24,7 @@ from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
 from nexo.model.identifier import SCHEMES
 
 Row = dict[str, str | None]
+MAX_RECORD_ID = 128  # the store's key column
 _FACTS = {
     EntityType.JOB_SEEKER_REGISTRATION,
     EntityType.EMPLOYMENT_EPISODE,
@@ -287,6 +288,8 @@ class _Entity:
             record_id = rids[i]
             if record_id is None or record_id == "":
                 problems.insert(1 if i in rid.bad else 0, _MISSING_ID)
+            elif len(str(record_id)) > MAX_RECORD_ID:
+                problems.insert(0, _LONG_ID)
             data = {k: vals[i] for k, vals in flat if vals[i] is not None}
             for path, vals in nested:
                 value = vals[i]
@@ -320,6 +323,9 @@ class _Entity:
 
 
 _MISSING_ID = Reason("missing_record_id", "record_id", "the record id is empty")
+_LONG_ID = Reason(
+    "invalid_record_id", "record_id", f"the record id is longer than {MAX_RECORD_ID} characters"
+)
 _NO_ENTITY = Reason("no_entity", None, "no entity of the mapping applies")
 _UPDATED_NOT_DATE = Reason(
     "invalid_date", "updated_on", "updated_on must be parsed with a date step"
