@@ -15,6 +15,12 @@ class IngestSettings(BaseModel):
     chunk_rows: int = Field(
         default=10_000, ge=1, description="Rows committed together (with the resume point)."
     )
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Processes that map rows; 0 maps in the ingest process; unset: one per "
+        "core (at most 4) for inputs of 16 MB or more.",
+    )
 
 
 class Settings(BaseSettings):

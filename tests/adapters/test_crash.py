@@ -46,12 +46,13 @@ def _persons(path: Path) -> None:
     write_person_csv(path, rows)
 
 
-def _nexo(url: str, data: Path, home: Path) -> subprocess.Popen[str]:
+def _nexo(url: str, data: Path, home: Path, workers: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEXO_")}
     env |= {
         "NEXO_HOME": str(home),
         "NEXO_DATABASE_URL": url,
         "NEXO_INGEST__CHUNK_ROWS": str(CHUNK),
+        "NEXO_INGEST__WORKERS": str(workers),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "nexo", "ingest", "--mapping", "person-csv", "--agency", "town",
@@ -93,10 +94,32 @@ def _snapshot(engine: Engine) -> dict[str, Any]:
     return snap
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'killed.db'}", f"sqlite:///{tmp_path / 'clean.db'}"
+def _left_behind(home: Path) -> list[int]:
+    """Processes still running with this test's NEXO_HOME (mapping workers of a dead ingest)."""
+    marker = f"NEXO_HOME={home}".encode()
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                if marker in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(
+    params=[
+        ("sqlite", 0),
+        ("sqlite", 2),
+        pytest.param(("postgresql", 2), marks=pytest.mark.postgres),
+    ],
+    ids=["sqlite", "sqlite-workers", "postgresql-workers"],
+)
+def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, int]]:
+    store, workers = request.param
+    if store == "sqlite":
+        yield f"sqlite:///{tmp_path / 'killed.db'}", f"sqlite:///{tmp_path / 'clean.db'}", workers
         return
     schemas = [f"k_{uuid.uuid4().hex[:10]}", f"c_{uuid.uuid4().hex[:10]}"]
     admin = make_engine(PG_URL)
@@ -105,7 +128,7 @@ def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple
             conn.execute(text(f'CREATE SCHEMA "{s}"'))
     try:
         a, b = (f"{PG_URL}?options=-csearch_path%3D{s}" for s in schemas)
-        yield a, b
+        yield a, b, workers
     finally:
         with admin.begin() as conn:
             for s in schemas:
@@ -114,13 +137,14 @@ def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple
 
 
 def test_sigkill_then_rerun_equals_an_uninterrupted_run(
-    tmp_path: Path, two_stores: tuple[str, str]
+    tmp_path: Path, two_stores: tuple[str, str, int]
 ) -> None:
-    killed_url, clean_url = two_stores
+    """The killed run maps in worker processes or not; the uninterrupted one never does."""
+    killed_url, clean_url, workers = two_stores
     data = tmp_path / "persons.csv"
     _persons(data)
     killed = make_engine(killed_url)
-    proc = _nexo(killed_url, data, tmp_path)
+    proc = _nexo(killed_url, data, tmp_path, workers)
     at: tuple[int, str] | None = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -133,15 +157,19 @@ def test_sigkill_then_rerun_equals_an_uninterrupted_run(
     assert proc.returncode == -signal.SIGKILL, "ingest finished before it could be killed"
     assert at is not None and CHUNK <= at[0] < ROWS
     assert _committed(killed) is not None  # what was committed is there
+    deadline = time.monotonic() + 20
+    while _left_behind(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _left_behind(tmp_path) == [], "mapping workers outlived the killed ingest"
 
-    rerun = _nexo(killed_url, data, tmp_path)
+    rerun = _nexo(killed_url, data, tmp_path, workers)
     out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     report = json.loads(out)
     assert report["resumed_after_row"] >= at[0]
     assert report["rows_read"] == report["stored"] + report["quarantined"]
 
-    clean = _nexo(clean_url, data, tmp_path)
+    clean = _nexo(clean_url, data, tmp_path, 0)
     out, err = clean.communicate(timeout=300)
     assert clean.returncode == 0, err
     uninterrupted = json.loads(out)

@@ -33,14 +33,23 @@ class RepositoryBase:
 class NewRecord:
     entity_type: EntityType
     record_id: str
-    entity: CanonicalModel
+    entity: CanonicalModel | None  # None when the projection is given (``columns``...)
     text: str  # the canonical JSON of the entity: hashed, and stored as the version's data
     content_hash: str
     source_updated_on: date | None = None
+    #: the projection's columns and identifier rows, when computed in advance (by a worker)
+    columns: dict[str, Any] | None = None
+    identifiers: tuple[dict[str, Any], ...] | None = None
 
     @property
     def data(self) -> dict[str, Any]:
         return cast(dict[str, Any], json.loads(self.text))
+
+    def projected(self) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        if self.columns is not None and self.identifiers is not None:
+            return self.columns, self.identifiers
+        assert self.entity is not None
+        return projection.columns(self.entity), tuple(projection.identifiers(self.entity))
 
     @classmethod
     def of(
@@ -52,7 +61,7 @@ class NewRecord:
     ) -> NewRecord:
         """The content hash covers the entity only: a new update date alone is no new version."""
         text = entity.model_dump_json()
-        digest = hashlib.sha256(f"{entity_type.value}\x1f{text}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{_TYPE[entity_type]}\x1f{text}".encode()).hexdigest()
         return cls(entity_type, record_id, entity, text, digest, source_updated_on)
 
 
@@ -135,6 +144,7 @@ class RecordRepository(RepositoryBase):
                     "version": k.max_version,
                     "content_hash": r.content_hash,
                     "source_updated_on": r.source_updated_on,
+                    "data": r.text,
                     "record": r,
                 }
             )
@@ -232,7 +242,7 @@ class RecordRepository(RepositoryBase):
         names = ["source_record_id", "entity_type", "version", "is_current", "content_hash",
                  "superseded_at", "source_updated_on", "data"]  # fmt: skip
         versions = Inserter(SourceRecordRow, dialect, common, names)
-        rows = versions.rows({**v, "data": v["record"].text} for v in plan.versions)
+        rows = versions.rows(plan.versions)
         pks = versions.run(conn, rows)
         check_ids(conn, "source_record", pks, ("content_hash", rows[0][4]))
         current_pk = {key: pks[i] for key, i in plan.last_index.items()}
@@ -332,7 +342,7 @@ def _projection_row(r: NewRecord, source_record_pk: int) -> dict[str, Any]:
         "record_id": r.record_id,
         "source_record_pk": source_record_pk,
         "source_updated_on": r.source_updated_on,
-        **projection.columns(r.entity),
+        **r.projected()[0],
     }
 
 
@@ -340,5 +350,5 @@ def _identifier_rows(person_pks: Sequence[int], recs: list[NewRecord]) -> list[d
     return [
         {"person_pk": pk, **ident}
         for pk, r in zip(person_pks, recs, strict=True)
-        for ident in projection.identifiers(r.entity)
+        for ident in r.projected()[1]
     ]

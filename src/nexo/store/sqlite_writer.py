@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Table
+from sqlalchemy import JSON, Boolean, Date, Table
+from sqlalchemy.dialects.sqlite import DATE
 from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 from nexo.store.base import Base
 
@@ -46,9 +50,9 @@ class Inserter:
         self.procs: list[tuple[int, Processor]] = [
             (i, p)
             for i, name in enumerate(self.names)
-            if (p := t.c[name].type._cached_bind_processor(dialect)) is not None
-            and not isinstance(t.c[name].type, JSON)  # JSON columns are given their text
+            if (p := _processor(t.c[name].type, dialect)) is not None
         ]
+        self.get = itemgetter(*self.names)
 
     @staticmethod
     def _process(t: Table, dialect: Dialect, name: str, value: Any) -> Any:
@@ -56,12 +60,14 @@ class Inserter:
         return proc(value) if proc is not None else value
 
     def rows(self, dicts: Iterable[dict[str, Any]]) -> list[list[Any]]:
-        names, procs = self.names, self.procs
+        """The values of each dict in column order, converted for the driver."""
+        get, procs = self.get, self.procs
         out = []
         for d in dicts:
-            row = list(map(d.get, names))
+            row = list(get(d)) if len(self.names) > 1 else [get(d)]
             for i, p in procs:
-                row[i] = p(row[i])
+                if row[i] is not None:
+                    row[i] = p(row[i])
             out.append(row)
         return out
 
@@ -72,6 +78,24 @@ class Inserter:
             raise RuntimeError(f"{len(rows)} rows given, {cur.rowcount} inserted")
         (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
         return range(last - len(rows) + 1, last + 1)
+
+
+def _iso(value: date) -> str:
+    return value.isoformat()
+
+
+def _processor(kind: TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    """The column's bind processor, or a faster one that gives the same result."""
+    if isinstance(kind, JSON):
+        return None  # JSON columns are given their (canonical) text
+    proc: Processor | None = kind._cached_bind_processor(dialect)
+    if proc is None:
+        return None
+    if isinstance(kind, Boolean) and proc(True) == 1 and proc(False) == 0:
+        return None  # the driver stores True and False as 1 and 0 itself
+    if type(kind) in (Date, DATE) and proc(date(987, 6, 5)) == _iso(date(987, 6, 5)):
+        return _iso
+    return proc
 
 
 def driver_connection(dbapi: Any) -> sqlite3.Connection:
