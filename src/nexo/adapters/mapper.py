@@ -22,6 +22,7 @@ from nexo.adapters.transform import FieldProblem, Op, Problems, compile_steps, r
 from nexo.errors import MappingError
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
 from nexo.model.identifier import SCHEMES
+from nexo.store.projection import check_digit_ok
 
 Row = dict[str, str | None]
 MAX_RECORD_ID = 128  # the store's key column
@@ -205,7 +206,7 @@ class _Identifier:
                 flags.setdefault(i, []).extend(f)
         out: list[dict[str, Any] | None] = []
         scheme, on_invalid, name = self.spec.scheme, self.spec.on_invalid, self.value.name
-        normalise, is_valid = self.rule.normalise, self.rule.is_valid
+        normalise = self.rule.normalise
         for i, v in enumerate(raw.values):
             if v is None or i in bad:
                 out.append(None)
@@ -215,7 +216,7 @@ class _Identifier:
                 out.append(None)
                 continue
             ok = verified.values[i] if verified else self.spec.verified
-            if not is_valid(value):
+            if not check_digit_ok(scheme, value):  # (remembered for the projection)
                 message = f"{v!r} is not a valid {self.rule.description}"
                 if on_invalid == "drop":
                     out.append(None)

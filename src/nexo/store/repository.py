@@ -215,7 +215,11 @@ class RecordRepository(RepositoryBase):
                         cols.record_id.in_(stale[i : i + IN_CHUNK]),
                     )
                 )
-            prows = [_projection_row(r, current_pk[(etype, r.record_id)]) for r in recs]
+            projected = [r.projected() for r in recs]
+            prows = [
+                _projection_row(r, cols, current_pk[(etype, r.record_id)])
+                for r, (cols, _) in zip(recs, projected, strict=True)
+            ]
             prows = [{"agency": agency, "source": source, **p} for p in prows]
             if etype is not EntityType.PERSON:
                 self.session.execute(insert(table), prows)
@@ -223,7 +227,7 @@ class RecordRepository(RepositoryBase):
             person_pks = self.session.scalars(
                 insert(table).returning(cols.id, sort_by_parameter_order=True), prows
             ).all()
-            idents = _identifier_rows(person_pks, recs)
+            idents = _identifier_rows(person_pks, [ids for _, ids in projected])
             if idents:
                 self.session.execute(insert(PersonIdentifierRow), idents)
 
@@ -257,7 +261,11 @@ class RecordRepository(RepositoryBase):
                     f"AND record_id IN ({', '.join('?' * len(ids_))})",
                     [agency, source, *ids_],
                 )
-            prows = [_projection_row(r, current_pk[(etype, r.record_id)]) for r in recs]
+            projected = [r.projected() for r in recs]
+            prows = [
+                _projection_row(r, cols, current_pk[(etype, r.record_id)])
+                for r, (cols, _) in zip(recs, projected, strict=True)
+            ]
             inserter = Inserter(
                 table, dialect, {"agency": agency, "source": source}, list(prows[0])
             )
@@ -265,7 +273,7 @@ class RecordRepository(RepositoryBase):
             if etype is not EntityType.PERSON:
                 continue
             check_ids(conn, name, person_pks, ("record_id", recs[0].record_id))
-            idents = _identifier_rows(person_pks, recs)
+            idents = _identifier_rows(person_pks, [ids for _, ids in projected])
             if idents:
                 ident = Inserter(PersonIdentifierRow, dialect, {}, list(idents[0]))
                 ident.run(conn, ident.rows(idents))
@@ -337,18 +345,20 @@ class RecordRepository(RepositoryBase):
         )
 
 
-def _projection_row(r: NewRecord, source_record_pk: int) -> dict[str, Any]:
+def _projection_row(r: NewRecord, columns: dict[str, Any], source_record_pk: int) -> dict[str, Any]:
     return {
         "record_id": r.record_id,
         "source_record_pk": source_record_pk,
         "source_updated_on": r.source_updated_on,
-        **r.projected()[0],
+        **columns,
     }
 
 
-def _identifier_rows(person_pks: Sequence[int], recs: list[NewRecord]) -> list[dict[str, Any]]:
+def _identifier_rows(
+    person_pks: Sequence[int], identifiers: list[tuple[dict[str, Any], ...]]
+) -> list[dict[str, Any]]:
     return [
         {"person_pk": pk, **ident}
-        for pk, r in zip(person_pks, recs, strict=True)
-        for ident in r.projected()[1]
+        for pk, idents in zip(person_pks, identifiers, strict=True)
+        for ident in idents
     ]

@@ -80,8 +80,7 @@ class Inserter:
         return range(last - len(rows) + 1, last + 1)
 
 
-def _iso(value: date) -> str:
-    return value.isoformat()
+_iso: Processor = date.isoformat
 
 
 def _processor(kind: TypeEngine[Any], dialect: Dialect) -> Processor | None:
