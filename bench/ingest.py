@@ -98,7 +98,14 @@ def child_ingest(csv_path: str, db: str, workers: str) -> None:
 
 
 def ingest_in_child(csv_path: Path, db: Path, workers: int | None) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--child", str(csv_path), str(db), str(workers or "")]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(csv_path),
+        str(db),
+        "" if workers is None else str(workers),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"ingest failed:\n{done.stderr}")
