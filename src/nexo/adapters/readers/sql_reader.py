@@ -34,8 +34,6 @@ def database_url(source: str) -> str:
 
 def safe_name(source: str) -> str:
     """The input as it may be shown and stored: the URL without its password."""
-    if source.startswith("env:"):
-        return source
     try:
         return make_url(database_url(source)).render_as_string(hide_password=True)
     except ArgumentError:
