@@ -1,3 +1,4 @@
 from nexo.cli import main
 
-main()
+if __name__ == "__main__":  # (mapping workers import this module again)
+    main()

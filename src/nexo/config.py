@@ -28,6 +28,20 @@ class DciSettings(BaseModel):
     delivery_timeout_seconds: float = Field(default=10.0, gt=0)
 
 
+class IngestSettings(BaseModel):
+    """Ingest jobs (``NEXO_INGEST__CHUNK_ROWS``...)."""
+
+    chunk_rows: int = Field(
+        default=10_000, ge=1, description="Rows committed together (with the resume point)."
+    )
+    workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Processes that map rows; 0 maps in the ingest process; unset: one per "
+        "core (at most 4) for inputs of 16 MB or more.",
+    )
+
+
 class Settings(BaseSettings):
     """Runtime settings.
 
@@ -42,6 +56,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL of the store.")
     log_level: str = Field(default="WARNING", description="Level of the JSON logs on stderr.")
     dci: DciSettings = Field(default_factory=DciSettings)
+
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @property
     def effective_database_url(self) -> str:

@@ -1,24 +1,28 @@
-"""Compile a mapping spec into a function from one raw row to canonical entities."""
+"""Compile a mapping spec into a function from raw rows to canonical entities.
+
+Rows are mapped a chunk at a time, column by column (each field's steps run over the whole
+column), then each row's entities are assembled and validated against the canonical model.
+Every problem of a row is collected, not just the first; a row with any problem is rejected
+whole (decision 0001).
+"""
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from nexo.adapters.spec import Condition, EntitySpec, FieldSpec, IdentifierSpec, Mapping
-from nexo.adapters.transform import FieldProblem, Transform, apply, compile_steps
+from nexo.adapters.fields import Columns, Field, Identifier, Reason, Row, condition, leaves
+from nexo.adapters.reference import builtin_table, load_reference
+from nexo.adapters.spec import EntitySpec, Mapping
 from nexo.errors import MappingError
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
-from nexo.model.identifier import SCHEMES
 
-Row = dict[str, str | None]
-_FIELD_KEYS = {"from", "value", "steps", "default", "required", "when"}
+__all__ = ["Finding", "MappedEntity", "Reason", "Row", "RowMapper", "RowRejected", "RowResult"]
+
+MAX_RECORD_ID = 128  # the store's key column
 _FACTS = {
     EntityType.JOB_SEEKER_REGISTRATION,
     EntityType.EMPLOYMENT_EPISODE,
@@ -28,13 +32,14 @@ _FACTS = {
 
 
 @dataclass(frozen=True, slots=True)
-class Reason:
-    code: str
-    field: str | None
-    message: str
+class Finding:
+    """A doubtful value that was stored anyway (the mapping said ``flag``)."""
 
-    def as_dict(self) -> dict[str, str | None]:
-        return {"code": self.code, "field": self.field, "message": self.message}
+    entity_type: str
+    record_id: str
+    field: str
+    code: str
+    message: str
 
 
 class RowRejected(Exception):
@@ -51,133 +56,31 @@ class MappedEntity:
     updated_on: date | None = None
 
 
-def _condition(cond: Condition | None) -> Callable[[Row], bool]:
-    if cond is None:
-        return lambda row: True
-    rx = re.compile(cond.matches) if cond.matches else None
+@dataclass(slots=True)
+class RowResult:
+    """A row's entities (``None`` when rejected), its reasons, and its findings."""
 
-    def test(row: Row) -> bool:
-        v = row.get(cond.column)
-        v = v.strip() if isinstance(v, str) else v
-        return not (
-            (cond.equals is not None and v != cond.equals)
-            or (cond.not_equals is not None and v == cond.not_equals)
-            or (cond.in_ is not None and v not in cond.in_)
-            or (cond.not_empty and not v)
-            or (rx is not None and (v is None or not rx.search(v)))
-        )
-
-    return test
+    entities: list[MappedEntity] | None
+    reasons: list[Reason] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
-class _Field:
-    """One compiled field: read column(s) or a constant, run the steps, apply a default."""
-
-    def __init__(self, name: str, spec: str | FieldSpec, tables: dict[str, dict[str, Any]]):
-        spec = FieldSpec.model_validate({"from": spec}) if isinstance(spec, str) else spec
-        self.name, self.spec = name, spec
-        self.columns = [spec.from_] if isinstance(spec.from_, str) else list(spec.from_ or [])
-        self.steps: list[Transform] = compile_steps(spec.steps, tables)
-        self.when = _condition(spec.when)
-
-    def __call__(self, row: Row) -> Any:
-        if not self.when(row):
-            return None
-        if self.spec.from_ is None:
-            value: Any = self.spec.value
-        elif isinstance(self.spec.from_, str):
-            value = row.get(self.spec.from_)
-        else:
-            value = [row.get(c) for c in self.columns]
-        try:
-            value = apply(self.steps, value)
-        except FieldProblem as p:
-            raise FieldProblem(p.code, f"{self.name}: {p.message}") from None
-        if value == "" or value is None:
-            value = self.spec.default
-        if value is None and self.spec.required:
-            raise FieldProblem("missing_required", f"{self.name}: required but empty")
-        return value
-
-
-def _compile_group(prefix: str, spec: dict[str, Any], tables: dict[str, dict[str, Any]]) -> Any:
-    """Fields may nest (``address: {line: ..., locality: ...}``)."""
-    parts: dict[str, Any] = {}
-    for key, sub in spec.items():
-        name = f"{prefix}{key}"
-        if isinstance(sub, str) or (isinstance(sub, dict) and _FIELD_KEYS & sub.keys()):
-            parts[key] = _Field(
-                name, sub if isinstance(sub, str) else FieldSpec.model_validate(sub), tables
-            )
-        elif isinstance(sub, dict):
-            parts[key] = _compile_group(f"{name}.", sub, tables)
-        else:
-            parts[key] = _Field(name, FieldSpec.model_validate({"value": sub}), tables)
-    return parts
-
-
-def _run_group(group: dict[str, Any], row: Row, problems: list[Reason]) -> dict[str, Any] | None:
-    out: dict[str, Any] = {}
-    for key, part in group.items():
-        if isinstance(part, _Field):
-            try:
-                value = part(row)
-            except FieldProblem as p:
-                problems.append(Reason(p.code, part.name, p.message))
-                continue
-        else:
-            value = _run_group(part, row, problems)
-        if value is not None:
-            out[key] = value
-    return out or None
-
-
-class _Identifier:
-    def __init__(self, spec: IdentifierSpec, tables: dict[str, dict[str, Any]]) -> None:
-        self.spec, self.rule = spec, SCHEMES[spec.scheme]
-        self.value = _Field(f"identifier[{spec.scheme}]", spec.value, tables)
-        self.verified = (
-            None
-            if isinstance(spec.verified, bool)
-            else _Field(f"identifier[{spec.scheme}].verified", spec.verified, tables)
-        )
-
-    def __call__(self, row: Row, problems: list[Reason]) -> dict[str, Any] | None:
-        try:
-            raw = self.value(row)
-            verified = self.verified(row) if self.verified else self.spec.verified
-        except FieldProblem as p:
-            problems.append(Reason(p.code, self.value.name, p.message))
-            return None
-        if raw is None:
-            return None
-        value = self.rule.normalise(str(raw))
-        if not value:
-            return None
-        if not self.rule.is_valid(value):
-            if self.spec.on_invalid == "drop":
-                return None
-            if self.spec.on_invalid == "quarantine":
-                problems.append(
-                    Reason(
-                        "invalid_identifier",
-                        self.value.name,
-                        f"{raw!r} is not a valid {self.rule.description}",
-                    )
-                )
-                return None
-            verified = False  # a value that fails its check digit cannot be verified
-        return {"scheme": self.spec.scheme, "value": value, "verified": bool(verified)}
+def _errors(e: ValidationError) -> list[Reason]:
+    out = []
+    for err in e.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or None
+        out.append(Reason("invalid_value", loc, f"{loc}: {err['msg']}"))
+    return out
 
 
 class _Entity:
-    def __init__(self, spec: EntitySpec, mapping: Mapping, tables: dict[str, dict[str, Any]]):
+    def __init__(self, spec: EntitySpec, mapping: Mapping, tables: dict[str, Any]) -> None:
         self.type = spec.type
-        self.model = ENTITY_MODELS[spec.type]
-        self.when = _condition(spec.when)
-        self.record_id = _Field("record_id", spec.record_id or mapping.spec.record_id, tables)
-        self.group = _compile_group("", spec.fields, tables)
-        self.identifiers = [_Identifier(i, tables) for i in spec.identifiers]
+        self.model: type[BaseModel] = ENTITY_MODELS[spec.type]
+        self.when = condition(spec.when)
+        self.record_id = Field("record_id", spec.record_id or mapping.spec.record_id, tables)
+        self.leaves = leaves((), spec.fields, tables)
+        self.identifiers = [Identifier(i, tables) for i in spec.identifiers]
         self.person_source = mapping.spec.person_source if spec.type in _FACTS else None
         unknown = set(spec.fields) - set(self.model.model_fields)
         if unknown:
@@ -186,33 +89,82 @@ class _Entity:
                 f"known: {', '.join(self.model.model_fields)}"
             )
 
-    def __call__(self, row: Row, problems: list[Reason]) -> MappedEntity | None:
-        if not self.when(row):
-            return None
-        before = len(problems)
-        try:
-            rid = self.record_id(row)
-        except FieldProblem as p:
-            problems.append(Reason(p.code, "record_id", p.message))
-            rid = None
-        if rid in (None, ""):
-            problems.append(Reason("missing_record_id", "record_id", "the record id is empty"))
-        data = _run_group(self.group, row, problems) or {}
-        ids = [i for i in (ident(row, problems) for ident in self.identifiers) if i]
-        if ids:
-            data["identifiers"] = ids
-        if self.person_source and "person_source" not in data:
-            data["person_source"] = self.person_source
-        if len(problems) > before:
-            return None
-        try:
-            entity = self.model.model_validate(data)
-        except ValidationError as e:
-            for err in e.errors(include_url=False):
-                loc = ".".join(str(p) for p in err["loc"]) or None
-                problems.append(Reason("invalid_value", loc, f"{loc}: {err['msg']}"))
-            return None
-        return MappedEntity(self.type, str(rid), entity)
+    def run(
+        self, cols: Columns, reasons: list[list[Reason]], findings: list[list[Finding]]
+    ) -> list[MappedEntity | None]:
+        """This entity for every row; problems and findings are added per row."""
+        n, etype = cols.n, self.type.value
+        mask = self.when(cols)
+        rid = self.record_id.run(cols)
+        leaves = [(path, f.run(cols)) for path, f in self.leaves]
+        idents = [ident.run(cols) for ident in self.identifiers]
+        every = [rid, *(v for _, v in leaves), *(v for _, v in idents)]
+        noisy: set[int] = set()
+        for v in every:
+            noisy.update(v.bad, v.flags)
+        flat = [(path[0], v.values) for path, v in leaves if len(path) == 1]
+        nested = [(path, v.values) for path, v in leaves if len(path) > 1]
+        id_values = [vals for vals, _ in idents]
+        validate, ptype, person_source = self.model.model_validate, self.type, self.person_source
+        rids = rid.values
+        out: list[MappedEntity | None] = []
+        for i in range(n):
+            if mask is not None and not mask[i]:
+                out.append(None)
+                continue
+            problems: list[Reason] = []
+            flags: list[Reason] = []
+            if i in noisy:
+                for v in every:
+                    if i in v.bad:
+                        problems.append(v.bad[i])
+                    if i in v.flags:
+                        flags.extend(v.flags[i])
+            record_id = rids[i]
+            if record_id is None or record_id == "":
+                problems.insert(1 if i in rid.bad else 0, _MISSING_ID)
+            elif len(str(record_id)) > MAX_RECORD_ID:
+                problems.insert(0, _LONG_ID)
+            data = {k: vals[i] for k, vals in flat if vals[i] is not None}
+            for path, vals in nested:
+                value = vals[i]
+                if value is not None:
+                    d = data
+                    for k in path[:-1]:
+                        d = d.setdefault(k, {})
+                    d[path[-1]] = value
+            if id_values:
+                ids = [x for x in (vals[i] for vals in id_values) if x]
+                if ids:
+                    data["identifiers"] = ids
+            if person_source and "person_source" not in data:
+                data["person_source"] = person_source
+            if not problems:
+                try:
+                    entity = validate(data)
+                except ValidationError as e:
+                    problems = _errors(e)
+            if problems:
+                reasons[i].extend(problems)
+                out.append(None)
+                continue
+            rid_text = str(record_id)
+            if flags:
+                findings[i].extend(
+                    Finding(etype, rid_text, f.field or "", f.code, f.message) for f in flags
+                )
+            out.append(MappedEntity(ptype, rid_text, entity))  # type: ignore[arg-type]
+        return out
+
+
+_MISSING_ID = Reason("missing_record_id", "record_id", "the record id is empty")
+_LONG_ID = Reason(
+    "invalid_record_id", "record_id", f"the record id is longer than {MAX_RECORD_ID} characters"
+)
+_NO_ENTITY = Reason("no_entity", None, "no entity of the mapping applies")
+_UPDATED_NOT_DATE = Reason(
+    "invalid_date", "updated_on", "updated_on must be parsed with a date step"
+)
 
 
 class RowMapper:
@@ -220,78 +172,98 @@ class RowMapper:
 
     def __init__(self, mapping: Mapping) -> None:
         self.mapping = mapping
-        tables = {k: dict(v) for k, v in mapping.spec.code_lists.items()}
+        tables: dict[str, Any] = {}
         for name, ref in mapping.spec.reference.items():
-            tables[name] = _load_reference(
-                mapping, name, ref.file, ref.key, ref.value, ref.encoding
-            )
-        self.entities = [_Entity(e, mapping, tables) for e in mapping.spec.entities]
+            path = (mapping.base_dir / ref.file).resolve()
+            tables[name] = load_reference(path, ref.key, ref.value, ref.encoding, name)
+        tables.update(
+            {k: {str(c): v for c, v in t.items()} for k, t in mapping.spec.code_lists.items()}
+        )
+        self.tables = _WithBuiltins(tables)
+        self.entities = [_Entity(e, mapping, self.tables) for e in mapping.spec.entities]
         updated = mapping.spec.updated_on
-        self.updated_on = _Field("updated_on", updated, tables) if updated else None
+        self.updated_on = Field("updated_on", updated, self.tables) if updated else None
 
     @property
     def columns(self) -> list[str]:
         """Every input column or path the mapping reads, in first-use order."""
         seen: dict[str, None] = {}
 
-        def walk(obj: Any) -> None:
-            if isinstance(obj, _Field):
-                for c in obj.columns:
-                    seen[c] = None
-                if obj.spec.when:
-                    seen[obj.spec.when.column] = None
-            elif isinstance(obj, dict):
-                for v in obj.values():
-                    walk(v)
+        def add(f: Field | None) -> None:
+            if f is not None:
+                seen.update(dict.fromkeys(f.columns))
+                if f.spec.when:
+                    seen[f.spec.when.column] = None
 
-        if self.updated_on:
-            walk(self.updated_on)
+        add(self.updated_on)
         for e, spec in zip(self.entities, self.mapping.spec.entities, strict=True):
             if spec.when:
                 seen[spec.when.column] = None
-            walk(e.record_id)
-            walk(e.group)
+            add(e.record_id)
+            for _, f in e.leaves:
+                add(f)
             for i in e.identifiers:
-                walk(i.value)
-                if i.verified:
-                    walk(i.verified)
+                add(i.value)
+                add(i.verified)
         return list(seen)
 
-    def __call__(self, row: Row) -> list[MappedEntity]:
-        problems: list[Reason] = []
-        out = [m for m in (e(row, problems) for e in self.entities) if m is not None]
-        if self.updated_on is not None and out:
-            try:
-                updated = self.updated_on(row)
-            except FieldProblem as p:
-                problems.append(Reason(p.code, "updated_on", p.message))
-            else:
-                if updated is not None and not isinstance(updated, date):
-                    problems.append(
-                        Reason(
-                            "invalid_date",
-                            "updated_on",
-                            "updated_on must be parsed with a date step",
-                        )
-                    )
+    def map_rows(self, rows: list[Row]) -> list[RowResult]:
+        """Map a chunk of rows; one result per row, in order."""
+        cols = Columns(rows)
+        reasons: list[list[Reason]] = [[] for _ in rows]
+        findings: list[list[Finding]] = [[] for _ in rows]
+        per_entity = [e.run(cols, reasons, findings) for e in self.entities]
+        updated = self.updated_on.run(cols) if self.updated_on else None
+        results = []
+        for i, problems in enumerate(reasons):
+            mapped = [e for e in (m[i] for m in per_entity) if e is not None]
+            if updated is not None and mapped:
+                if i in updated.bad:
+                    problems.append(updated.bad[i])
                 else:
-                    out = [MappedEntity(m.entity_type, m.record_id, m.entity, updated) for m in out]
-        if problems:
-            raise RowRejected(problems)
-        if not out:
-            raise RowRejected([Reason("no_entity", None, "no entity of the mapping applies")])
-        return out
+                    day = updated.values[i]
+                    if day is not None and not isinstance(day, date):
+                        problems.append(_UPDATED_NOT_DATE)
+                    elif day is not None:
+                        mapped = [
+                            MappedEntity(m.entity_type, m.record_id, m.entity, day) for m in mapped
+                        ]
+                    first = mapped[0]
+                    findings[i].extend(
+                        Finding(first.entity_type.value, first.record_id, "updated_on", f.code,
+                                f.message)
+                        for f in updated.flags.get(i, ())
+                    )  # fmt: skip
+            if not problems and not mapped:
+                problems.append(_NO_ENTITY)
+            if problems:
+                results.append(RowResult(None, problems))
+            else:
+                results.append(RowResult(mapped, problems, findings[i]))
+        return results
+
+    def __call__(self, row: Row) -> list[MappedEntity]:
+        (result,) = self.map_rows([row])
+        if result.entities is None:
+            raise RowRejected(result.reasons)
+        return result.entities
+
+    def record_ids(self, rows: list[Row]) -> list[str | None]:
+        """Each row's record id if it can be read at all (to find it in the quarantine)."""
+        values = self.entities[0].record_id.run(Columns(rows)).values
+        return [str(v)[:128] if v not in (None, "") else None for v in values]
 
 
-def _load_reference(
-    mapping: Mapping, name: str, file: str, key: str, value: str, encoding: str
-) -> dict[str, Any]:
-    path = (mapping.base_dir / file).resolve()
-    try:
-        with path.open(encoding=encoding, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as e:
-        raise MappingError(f"reference {name}: cannot read {path}: {e.strerror}") from e
-    if rows and (key not in rows[0] or value not in rows[0]):
-        raise MappingError(f"reference {name}: {path} has no column {key!r} or {value!r}")
-    return {r[key]: r[value] for r in rows}
+class _WithBuiltins(dict[str, Any]):
+    """The mapping's tables, falling back to Nexo's built-in tables (``isco08``...)."""
+
+    def __missing__(self, key: str) -> Any:
+        table = builtin_table(key)
+        if table is None:
+            raise KeyError(key)
+        return table
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or (
+            isinstance(key, str) and builtin_table(key) is not None
+        )

@@ -1,30 +1,25 @@
 """The mapping specification: how one agency export becomes canonical records.
 
-A mapping is a YAML file (see ``docs/mapping.md``). ``load_mapping`` validates it and reports
-every problem with its line number.
+A mapping is a YAML file (see ``docs/mapping.md``); its JSON Schema ships with Nexo
+(``nexo mapping schema``). ``load_mapping`` validates it and reports every problem with its
+line number (``nexo.adapters.spec_check``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from typing_extensions import TypeAliasType
 
+from nexo.adapters.spec_steps import Scalar, Step, _Spec
 from nexo.errors import MappingError, UsageError
 from nexo.model.codes import EntityType
 from nexo.model.identifier import IdentifierScheme
 
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-Step = str | dict[str, Any]
-"""A transform: a bare name (``trim``) or a one-key mapping (``{date: "%d/%m/%Y"}``)."""
+FIELD_KEYS = frozenset({"from", "value", "steps", "default", "required", "when"})
 
 
 class Condition(_Spec):
@@ -37,16 +32,25 @@ class Condition(_Spec):
     not_empty: bool | None = None
     matches: str | None = None
 
+    @field_validator("matches")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        from nexo.adapters.spec_steps import _compiles
+
+        return _compiles(v) if v is not None else None
+
 
 class FieldSpec(_Spec):
     """Where a value comes from and how it is transformed."""
 
-    from_: str | list[str] | None = Field(default=None, alias="from")
-    value: Any = None
-    steps: list[Step] = Field(default_factory=list)
-    default: Any = None
-    required: bool = False
-    when: Condition | None = None
+    from_: str | list[str] | None = Field(
+        default=None, alias="from", description="An input column (or path), or several."
+    )
+    value: Scalar | None = Field(default=None, description="A constant instead of a column.")
+    steps: list[Step] = Field(default_factory=list, description="Transforms, in order.")
+    default: Scalar | None = Field(default=None, description="Used when the result is empty.")
+    required: bool = Field(default=False, description="An empty result rejects the row.")
+    when: Condition | None = Field(default=None, description="When false, the field is empty.")
 
     @model_validator(mode="after")
     def _source(self) -> FieldSpec:
@@ -58,10 +62,36 @@ class FieldSpec(_Spec):
 FieldRef = Annotated[str | FieldSpec, Field(union_mode="left_to_right")]
 
 
+def _field_kind(value: Any) -> str:
+    if isinstance(value, str):
+        return "~column"
+    if isinstance(value, FieldSpec) or (isinstance(value, dict) and FIELD_KEYS & value.keys()):
+        return "~field"
+    if isinstance(value, dict):
+        return "~group"
+    return "~constant"
+
+
+if TYPE_CHECKING:
+    FieldValue = Any
+else:
+    FieldValue = TypeAliasType(
+        "FieldValue",
+        Annotated[
+            Annotated[str, Tag("~column")]
+            | Annotated[FieldSpec, Tag("~field")]
+            | Annotated[dict[str, "FieldValue"], Tag("~group")]
+            | Annotated[Scalar, Tag("~constant")],
+            Discriminator(_field_kind),
+        ],
+    )
+"""A column name, a field object, a group of nested fields, or a constant."""
+
+
 class IdentifierSpec(_Spec):
     scheme: IdentifierScheme
     value: FieldRef
-    verified: FieldRef | bool = False
+    verified: Annotated[bool | FieldRef, Field(union_mode="left_to_right")] = False
     on_invalid: Literal["flag", "drop", "quarantine"] = Field(
         default="flag",
         description="A bad check digit: keep it flagged (a quality finding), drop it, or reject "
@@ -73,7 +103,7 @@ class EntitySpec(_Spec):
     type: EntityType
     record_id: FieldRef | None = None
     when: Condition | None = None
-    fields: dict[str, Any] = Field(default_factory=dict)
+    fields: dict[str, FieldValue] = Field(default_factory=dict)
     identifiers: list[IdentifierSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -89,61 +119,136 @@ class Column(_Spec):
     width: int = Field(ge=1)
 
 
-class FormatSpec(_Spec):
-    type: Literal["csv", "fixed_width", "xml", "json", "ndjson", "xlsx", "parquet", "sql"]
+def _known_encoding(v: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(v)
+    except LookupError:
+        raise ValueError(f"unknown encoding {v!r}") from None
+    return v
+
+
+class _Format(_Spec):
     encoding: str = "utf-8"
-    # csv
-    delimiter: str = ","
-    quotechar: str = '"'
-    header: bool = True
-    columns: list[str] | list[Column] | None = None
-    # xml / json
-    record_path: str | None = None
-    namespaces: dict[str, str] = Field(default_factory=dict)
-    # xlsx
-    sheet: str | None = None
-    # sql
-    query: str | None = None
 
     @field_validator("encoding")
     @classmethod
-    def _known_encoding(cls, v: str) -> str:
-        import codecs
+    def _encoding(cls, v: str) -> str:
+        return _known_encoding(v)
 
-        try:
-            codecs.lookup(v)
-        except LookupError as e:
-            raise ValueError(f"unknown encoding {v!r}") from e
-        return v
 
-    @model_validator(mode="after")
-    def _per_type(self) -> FormatSpec:
-        if self.type == "fixed_width":
-            if not self.columns or not all(isinstance(c, Column) for c in self.columns):
-                raise ValueError("fixed_width needs 'columns' with name, start and width")
-        if self.type == "xml" and not self.record_path:
-            raise ValueError("xml needs 'record_path' (the element that holds one record)")
-        if self.type == "csv" and len(self.delimiter) != 1:
-            raise ValueError("csv 'delimiter' must be one character")
-        return self
+class CsvFormat(_Format):
+    type: Literal["csv"]
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    quotechar: str = Field(default='"', min_length=1, max_length=1)
+    quoting: Literal["standard", "none"] = Field(
+        default="standard", description="'none': quote characters are ordinary text"
+    )
+    escapechar: str | None = Field(default=None, min_length=1, max_length=1)
+    header: bool = True
+    columns: list[str] | None = Field(default=None, description="Names, when there is no header")
+    max_record_lines: int = Field(
+        default=100,
+        ge=1,
+        description="A quoted field still open after this many lines is an unbalanced quote: "
+        "its first line is quarantined and reading goes on with the next line.",
+    )
+
+
+class FixedWidthFormat(_Format):
+    type: Literal["fixed_width"]
+    columns: list[Column] = Field(min_length=1)
+    record_length: int | None = Field(
+        default=None,
+        ge=1,
+        description="Records of this many bytes without line ends (EBCDIC exports); default: "
+        "the layout's length for EBCDIC code pages, line ends otherwise.",
+    )
+
+
+class XmlFormat(_Format):
+    type: Literal["xml"]
+    record_path: str = Field(description="The element that holds one record (with prefix)")
+    namespaces: dict[str, str] = Field(default_factory=dict)
+
+
+class JsonFormat(_Format):
+    type: Literal["json"]
+    record_path: str = Field(
+        default="",
+        description="Dotted path to the array of records ('' for a top-level array), e.g. "
+        "'data.persons'",
+    )
+
+
+class NdjsonFormat(_Format):
+    type: Literal["ndjson"]
+    record_path: str = Field(
+        default="", description="Dotted path to the record inside each line ('' for the line)"
+    )
+
+
+class XlsxFormat(_Format):
+    type: Literal["xlsx"]
+    sheet: str | None = Field(default=None, description="Sheet name; default the first sheet")
+    header: bool = True
+    columns: list[str] | None = Field(default=None, description="Names, when there is no header")
+
+
+class ParquetFormat(_Format):
+    type: Literal["parquet"]
+    batch_rows: int = Field(default=10_000, ge=1, description="Rows read per batch")
+
+
+class SqlFormat(_Format):
+    type: Literal["sql"]
+    query: str = Field(
+        min_length=1,
+        description="A SELECT against the agency database; give it an ORDER BY so that a "
+        "resumed ingest skips the same rows.",
+    )
+    batch_rows: int = Field(default=10_000, ge=1, description="Rows fetched per round trip")
+
+
+FormatSpec = Annotated[
+    CsvFormat
+    | FixedWidthFormat
+    | XmlFormat
+    | JsonFormat
+    | NdjsonFormat
+    | XlsxFormat
+    | ParquetFormat
+    | SqlFormat,
+    Field(discriminator="type"),
+]
+FORMAT_TYPES = ("csv", "fixed_width", "xml", "json", "ndjson", "xlsx", "parquet", "sql")
 
 
 class ReferenceSpec(_Spec):
     """A lookup table from a CSV file next to the mapping (e.g. a crosswalk)."""
 
-    file: str
+    file: str = Field(description="CSV file, relative to the mapping file")
     key: str
     value: str
     encoding: str = "utf-8"
 
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, v: str) -> str:
+        return _known_encoding(v)
+
+
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=64)]
+
 
 class MappingSpec(_Spec):
-    nexo_mapping: Literal[1] = 1
+    nexo_mapping: Literal[1] = Field(default=1, description="Version of the mapping language")
     name: str = Field(min_length=1, max_length=200)
-    version: str = Field(min_length=1, max_length=64)
+    version: str = Field(min_length=1, max_length=51, description="Stored with every record")
     description: str | None = None
-    agency: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=64)
-    source: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$", max_length=64)
+    agency: Name
+    source: Name
     person_source: str | None = Field(
         default=None, description="Source of the persons that facts in this mapping refer to."
     )
@@ -185,86 +290,6 @@ class Mapping:
         return self.path.parent if self.path else Path.cwd()
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """Follow a pydantic error location through the YAML node tree to a line number."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == key), None)
-            if match is None:
-                break
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            continue
-        line = node.start_mark.line + 1
-    return line
-
-
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def substitute(text: str, overrides: dict[str, str] | None = None) -> tuple[str, list[str]]:
-    """Replace ``${name}`` placeholders with the mapping's ``params`` or the given overrides."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text, []  # reported by the full parse
-    params = dict(data.get("params") or {}) if isinstance(data, dict) else {}
-    params.update(overrides or {})
-    unknown = set(overrides or {}) - set(data.get("params") or {} if isinstance(data, dict) else {})
-    problems = [f"parameter {name!r} is not declared under params" for name in sorted(unknown)]
-    missing: list[str] = []
-
-    def repl(m: re.Match[str]) -> str:
-        if m.group(1) in params:
-            return str(params[m.group(1)])
-        missing.append(m.group(1))
-        return m.group(0)
-
-    lines = text.splitlines(keepends=True)
-    out = []
-    for n, line in enumerate(lines, start=1):
-        if line.lstrip().startswith("#"):
-            out.append(line)
-            continue
-        before = len(missing)
-        out.append(_PLACEHOLDER.sub(repl, line))
-        problems += [
-            f"line {n}: ${{{name}}} has no value under params" for name in missing[before:]
-        ]
-    return "".join(out), problems
-
-
-def problems_of(
-    text: str, params: dict[str, str] | None = None
-) -> tuple[MappingSpec | None, list[str]]:
-    """Parse and validate a mapping; return the spec (if valid) and every problem found."""
-    text, param_problems = substitute(text, params)
-    if param_problems:
-        return None, param_problems
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
-        return None, [f"{where}not valid YAML: {getattr(e, 'problem', e)}"]
-    if not isinstance(data, dict):
-        return None, ["line 1: a mapping must be a YAML object with name, agency, source, ..."]
-    try:
-        return MappingSpec.model_validate(data), []
-    except ValidationError as e:
-        out = []
-        for err in e.errors():
-            loc = tuple(err["loc"])
-            line = _line_of(node, loc)
-            path = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
-            out.append(f"line {line}: {path}: {err['msg']}")
-        return None, out
-
-
 def builtin_mappings() -> dict[str, Path]:
     """Mappings shipped with Nexo, by name (``person-csv``)."""
     from importlib import resources
@@ -285,6 +310,22 @@ def resolve_mapping(value: str | Path) -> Path:
     return path
 
 
+def problems_of(
+    text: str, params: dict[str, str] | None = None, base_dir: Path | None = None
+) -> tuple[MappingSpec | None, list[str]]:
+    """Parse and check a mapping; return the spec (if valid) and every problem found."""
+    from nexo.adapters.spec_check import check_text
+
+    return check_text(text, params, base_dir)
+
+
+def substitute(text: str, overrides: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """Replace ``${name}`` placeholders with the mapping's ``params`` or the given overrides."""
+    from nexo.adapters.spec_check import substitute as _substitute
+
+    return _substitute(text, overrides)
+
+
 def load_mapping(path: Path, params: dict[str, str] | None = None) -> Mapping:
     try:
         text = path.read_text(encoding="utf-8")
@@ -292,8 +333,10 @@ def load_mapping(path: Path, params: dict[str, str] | None = None) -> Mapping:
         raise UsageError(
             f"cannot read mapping {path}: {e.strerror}", hint="give the path of a mapping YAML file"
         ) from e
-    spec, problems = problems_of(text, params)
-    if spec is None:
+    except UnicodeDecodeError as e:
+        raise UsageError(f"mapping {path} is not UTF-8 text: {e.reason}") from e
+    spec, problems = problems_of(text, params, path.parent)
+    if spec is None or problems:
         raise MappingError(
             f"{path} is not a valid mapping:\n  " + "\n  ".join(problems),
             hint=f"run: nexo mapping check {path}",

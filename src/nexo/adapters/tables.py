@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nexo.store.base import Base
+from nexo.store.base import Base, JsonDoc
 from nexo.store.tables import BigId
 
 
@@ -36,6 +36,9 @@ class IngestBatchRow(Base):
     #: rows of the input already committed; a rerun after a crash resumes after this row
     resume_row: Mapped[int] = mapped_column(BigInteger, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    #: the input's column names (its header), to split quarantined rows again on retry
+    columns: Mapped[list[str] | None] = mapped_column(JsonDoc)
+    findings_by_reason: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
 
 
 class QuarantineRow(Base):
@@ -63,3 +66,38 @@ class QuarantineRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # open | resolved | discarded
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+    #: the row as it came in, when a steward has corrected ``raw`` since
+    raw_original: Mapped[str | None] = mapped_column(Text)
+    edited_at: Mapped[datetime | None]
+
+
+class IngestFindingRow(Base):
+    """A doubtful value that was stored anyway because the mapping says ``flag``: an unknown
+    code or a bad check digit. Input for the quality part; one row per row, field and code."""
+
+    __tablename__ = "ingest_finding"
+    __table_args__ = (
+        UniqueConstraint(
+            "agency",
+            "source",
+            "input_sha256",
+            "row_number",
+            "field",
+            "code",
+            name="uq_ingest_finding_input_row",
+        ),
+        Index("ix_ingest_finding_record", "agency", "source", "record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(String(36), index=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    input_sha256: Mapped[str] = mapped_column(String(64))
+    row_number: Mapped[int] = mapped_column(Integer)
+    entity_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(128))
+    field: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -12,7 +12,8 @@ from rich.progress import Progress as RichProgress
 from rich.progress import TaskID
 from rich.table import Table
 
-from nexo.adapters.service import BatchReport, ingest_file
+from nexo.adapters.service import BatchReport
+from nexo.adapters.service import ingest as run_ingest
 from nexo.adapters.spec import load_mapping, resolve_mapping
 from nexo.cli.app import app
 from nexo.cli.common import open_store, parse_pairs
@@ -52,7 +53,13 @@ def _advance(bar: RichProgress, task: TaskID, done: int, total: int | None) -> N
 
 @app.command("ingest")
 def ingest(
-    inputs: Annotated[list[Path], typer.Argument(help="Input file(s) of the agency export.")],
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Input file(s) of the agency export; for a sql mapping, database URL(s) "
+            "(or env:VAR to read the URL from an environment variable)."
+        ),
+    ],
     mapping: Annotated[
         str,
         typer.Option(
@@ -70,6 +77,10 @@ def ingest(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the batch report as JSON.")
     ] = False,
+    chunk_rows: Annotated[
+        int | None,
+        typer.Option(min=1, help="Rows committed together (default NEXO_INGEST__CHUNK_ROWS)."),
+    ] = None,
 ) -> None:
     """Read agency export(s) with a mapping into the canonical store.
 
@@ -81,20 +92,23 @@ def ingest(
         params["agency"] = agency
     spec = load_mapping(resolve_mapping(mapping), params)
     _, factory = open_store()
+    sources: list[Path | str] = [s if spec.spec.format.type == "sql" else Path(s) for s in inputs]
     reports = []
     if as_json:
-        reports = [ingest_file(factory, spec, path) for path in inputs]
+        reports = [run_ingest(factory, spec, s, chunk_rows=chunk_rows) for s in sources]
         payload = [r.as_dict() for r in reports]
         console.print_json(json.dumps(payload[0] if len(payload) == 1 else payload))
         return
     with progress_bar() as bar:
-        for path in inputs:
-            task = bar.add_task(path.name, total=None)
+        for source in sources:
+            name = source.name if isinstance(source, Path) else "query"
+            task = bar.add_task(name, total=None)
             reports.append(
-                ingest_file(
+                run_ingest(
                     factory,
                     spec,
-                    path,
+                    source,
+                    chunk_rows=chunk_rows,
                     progress=partial(_advance, bar, task),
                 )
             )
@@ -103,3 +117,8 @@ def ingest(
         if r.quarantined_by_reason:
             reasons = ", ".join(f"{k} {v:,}" for k, v in r.quarantined_by_reason.items())
             console.print(f"[yellow]quarantined[/] {Path(r.input).name}: {reasons}")
+        if r.findings_by_reason:
+            found = ", ".join(f"{k} {v:,}" for k, v in r.findings_by_reason.items())
+            console.print(f"[cyan]findings[/] {Path(r.input).name}: {found} (stored, flagged)")
+    if any(r.quarantined for r in reports):
+        console.print("[dim]work the quarantine with: nexo quarantine list[/]")

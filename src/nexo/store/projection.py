@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from nexo.model import (
@@ -15,6 +16,7 @@ from nexo.model import (
     Person,
     ProgrammeParticipation,
 )
+from nexo.model.identifier import IdentifierScheme, is_valid_identifier
 from nexo.store.base import Base
 from nexo.store.tables import (
     BenefitEnrolmentRow,
@@ -77,6 +79,13 @@ def columns(entity: CanonicalModel) -> dict[str, Any]:
     raise TypeError(f"no projection for {type(entity).__name__}")
 
 
+@lru_cache(maxsize=1 << 15)
+def check_digit_ok(scheme: IdentifierScheme, value: str) -> bool:
+    """``Identifier.check_digit_ok``, remembered: ingest checks each identifier when it maps a
+    row and again when it projects it."""
+    return is_valid_identifier(scheme, value)
+
+
 def identifiers(entity: CanonicalModel) -> list[dict[str, Any]]:
     if not isinstance(entity, Person):
         return []
@@ -85,7 +94,7 @@ def identifiers(entity: CanonicalModel) -> list[dict[str, Any]]:
             "scheme": i.scheme.value,
             "value": i.value,
             "verified": i.verified,
-            "check_digit_ok": i.check_digit_ok,
+            "check_digit_ok": check_digit_ok(i.scheme, i.value),
         }
         for i in entity.identifiers
     ]

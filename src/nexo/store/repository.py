@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
 from nexo.store import projection
+from nexo.store.sqlite_writer import Inserter, check_ids, driver_connection
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow, SourceRecordRow
 
 IN_CHUNK = 500  # ids per IN (...) list
+_TYPE = {t: t.value for t in EntityType}  # (reading .value of an enum member is slow)
 
 
 class RepositoryBase:
@@ -30,10 +33,23 @@ class RepositoryBase:
 class NewRecord:
     entity_type: EntityType
     record_id: str
-    entity: CanonicalModel
-    data: dict[str, Any]
+    entity: CanonicalModel | None  # None when the projection is given (``columns``...)
+    text: str  # the canonical JSON of the entity: hashed, and stored as the version's data
     content_hash: str
     source_updated_on: date | None = None
+    #: the projection's columns and identifier rows, when computed in advance (by a worker)
+    columns: dict[str, Any] | None = None
+    identifiers: tuple[dict[str, Any], ...] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return cast(dict[str, Any], json.loads(self.text))
+
+    def projected(self) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        if self.columns is not None and self.identifiers is not None:
+            return self.columns, self.identifiers
+        assert self.entity is not None
+        return projection.columns(self.entity), tuple(projection.identifiers(self.entity))
 
     @classmethod
     def of(
@@ -45,15 +61,8 @@ class NewRecord:
     ) -> NewRecord:
         """The content hash covers the entity only: a new update date alone is no new version."""
         text = entity.model_dump_json()
-        digest = hashlib.sha256(f"{entity_type.value}\x1f{text}".encode()).hexdigest()
-        return cls(
-            entity_type,
-            record_id,
-            entity,
-            entity.model_dump(mode="json"),
-            digest,
-            source_updated_on,
-        )
+        digest = hashlib.sha256(f"{_TYPE[entity_type]}\x1f{text}".encode()).hexdigest()
+        return cls(entity_type, record_id, entity, text, digest, source_updated_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,17 @@ class _Known:
     max_version: int = 0
     current_pk: int | None = None
     hashes: set[str] | None = None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What a write changes: new versions, superseded ones, and the records to project."""
+
+    versions: list[dict[str, Any]]
+    latest: dict[tuple[str, str], NewRecord]
+    superseded: list[int]
+    stale: set[tuple[str, str]]  # keys with an earlier version (and so a projection row)
+    last_index: dict[tuple[str, str], int]
 
 
 class RecordRepository(RepositoryBase):
@@ -94,6 +114,49 @@ class RecordRepository(RepositoryBase):
                     k.current_pk = pk
         return known
 
+    def _plan(
+        self, agency: str, source: str, received_at: datetime, records: Sequence[NewRecord]
+    ) -> tuple[_Plan, int]:
+        keys = {(_TYPE[r.entity_type], r.record_id) for r in records}
+        known = self._known(agency, source, keys)
+        versions: list[dict[str, Any]] = []
+        latest: dict[tuple[str, str], NewRecord] = {}
+        superseded: list[int] = []
+        stale: set[tuple[str, str]] = set()
+        unchanged = 0
+        for r in records:
+            key = (_TYPE[r.entity_type], r.record_id)
+            k = known[key]
+            if k.hashes and r.content_hash in k.hashes:
+                unchanged += 1
+                continue
+            if k.max_version:
+                stale.add(key)
+            k.max_version += 1
+            k.hashes = (k.hashes or set()) | {r.content_hash}
+            if k.current_pk is not None:
+                superseded.append(k.current_pk)
+                k.current_pk = None
+            versions.append(
+                {
+                    "source_record_id": r.record_id,
+                    "entity_type": key[0],
+                    "version": k.max_version,
+                    "content_hash": r.content_hash,
+                    "source_updated_on": r.source_updated_on,
+                    "data": r.text,
+                    "record": r,
+                }
+            )
+            latest[key] = r
+        # the last version of each key in this chunk is the current one
+        last_index = {(v["entity_type"], v["source_record_id"]): i for i, v in enumerate(versions)}
+        current = set(last_index.values())
+        for i, v in enumerate(versions):
+            v["is_current"] = i in current
+            v["superseded_at"] = None if i in current else received_at
+        return _Plan(versions, latest, superseded, stale, last_index), unchanged
+
     def write(
         self,
         *,
@@ -108,109 +171,126 @@ class RecordRepository(RepositoryBase):
 
         Replaying an old export therefore cannot roll a record back (see decision 0002).
         """
-        keys = {(r.entity_type.value, r.record_id) for r in records}
-        known = self._known(agency, source, keys)
-        versions: list[dict[str, Any]] = []
-        latest: dict[tuple[str, str], NewRecord] = {}
-        superseded: list[int] = []
-        unchanged = 0
-        for r in records:
-            k = known[(r.entity_type.value, r.record_id)]
-            if k.hashes and r.content_hash in k.hashes:
-                unchanged += 1
-                continue
-            k.max_version += 1
-            k.hashes = (k.hashes or set()) | {r.content_hash}
-            if k.current_pk is not None:
-                superseded.append(k.current_pk)
-                k.current_pk = None
-            versions.append(
-                {
-                    "agency": agency,
-                    "source": source,
-                    "source_record_id": r.record_id,
-                    "entity_type": r.entity_type.value,
-                    "version": k.max_version,
-                    "is_current": False,
-                    "content_hash": r.content_hash,
-                    "batch_id": batch_id,
-                    "received_at": received_at,
-                    "superseded_at": None,
-                    "mapping_version": mapping_version,
-                    "data": r.data,
-                    "source_updated_on": r.source_updated_on,
-                }
-            )
-            latest[(r.entity_type.value, r.record_id)] = r
-        if not versions:
+        plan, unchanged = self._plan(agency, source, received_at, records)
+        if not plan.versions:
             return WriteResult(0, unchanged)
-        t = SourceRecordRow
-        if superseded:
-            for i in range(0, len(superseded), IN_CHUNK):
-                self.session.execute(
-                    update(t)
-                    .where(t.id.in_(superseded[i : i + IN_CHUNK]))
-                    .values(is_current=False, superseded_at=received_at)
-                )
-        # the last version of each key in this chunk is the current one
-        last_index = {(v["entity_type"], v["source_record_id"]): i for i, v in enumerate(versions)}
-        current = set(last_index.values())
-        for i, v in enumerate(versions):
-            v["is_current"] = i in current
-            v["superseded_at"] = None if i in current else received_at
-        pks = self.session.scalars(
-            insert(t).returning(t.id, sort_by_parameter_order=True), versions
-        ).all()
-        current_pk = {key: pks[i] for key, i in last_index.items()}
-        self._project(agency, source, latest, current_pk)
-        return WriteResult(len(versions), unchanged)
+        common = {
+            "agency": agency,
+            "source": source,
+            "batch_id": batch_id,
+            "received_at": received_at,
+            "mapping_version": mapping_version,
+        }
+        if self.session.get_bind().dialect.name == "sqlite":
+            self._write_sqlite(plan, common)
+        else:
+            self._write_orm(plan, common)
+        return WriteResult(len(plan.versions), unchanged)
 
-    def _project(
-        self,
-        agency: str,
-        source: str,
-        latest: dict[tuple[str, str], NewRecord],
-        current_pk: dict[tuple[str, str], int],
-    ) -> None:
-        by_type: dict[EntityType, list[NewRecord]] = defaultdict(list)
-        for r in latest.values():
-            by_type[r.entity_type].append(r)
-        for etype, recs in by_type.items():
+    def _write_orm(self, plan: _Plan, common: dict[str, Any]) -> None:
+        t = SourceRecordRow
+        for i in range(0, len(plan.superseded), IN_CHUNK):
+            self.session.execute(
+                update(t)
+                .where(t.id.in_(plan.superseded[i : i + IN_CHUNK]))
+                .values(is_current=False, superseded_at=common["received_at"])
+            )
+        rows = [
+            {**common, **{k: x for k, x in v.items() if k != "record"}, "data": v["record"].data}
+            for v in plan.versions
+        ]
+        pks = self.session.scalars(
+            insert(t).returning(t.id, sort_by_parameter_order=True), rows
+        ).all()
+        current_pk = {key: pks[i] for key, i in plan.last_index.items()}
+        agency, source = common["agency"], common["source"]
+        for etype, recs, stale in self._by_type(plan):
             table = projection.TABLES[etype]
-            ids = [r.record_id for r in recs]
             cols = table.__table__.c
-            for i in range(0, len(ids), IN_CHUNK):
+            for i in range(0, len(stale), IN_CHUNK):
                 self.session.execute(
                     delete(table).where(
                         cols.agency == agency,
                         cols.source == source,
-                        cols.record_id.in_(ids[i : i + IN_CHUNK]),
+                        cols.record_id.in_(stale[i : i + IN_CHUNK]),
                     )
                 )
-            rows = [
-                {
-                    "agency": agency,
-                    "source": source,
-                    "record_id": r.record_id,
-                    "source_record_pk": current_pk[(etype.value, r.record_id)],
-                    "source_updated_on": r.source_updated_on,
-                    **projection.columns(r.entity),
-                }
-                for r in recs
+            projected = [r.projected() for r in recs]
+            prows = [
+                _projection_row(r, cols, current_pk[(etype, r.record_id)])
+                for r, (cols, _) in zip(recs, projected, strict=True)
             ]
+            prows = [{"agency": agency, "source": source, **p} for p in prows]
             if etype is not EntityType.PERSON:
-                self.session.execute(insert(table), rows)
+                self.session.execute(insert(table), prows)
                 continue
             person_pks = self.session.scalars(
-                insert(table).returning(cols.id, sort_by_parameter_order=True), rows
+                insert(table).returning(cols.id, sort_by_parameter_order=True), prows
             ).all()
-            idents = [
-                {"person_pk": pk, **ident}
-                for pk, r in zip(person_pks, recs, strict=True)
-                for ident in projection.identifiers(r.entity)
-            ]
+            idents = _identifier_rows(person_pks, [ids for _, ids in projected])
             if idents:
                 self.session.execute(insert(PersonIdentifierRow), idents)
+
+    def _write_sqlite(self, plan: _Plan, common: dict[str, Any]) -> None:
+        conn = driver_connection(self.session.connection().connection)
+        dialect = self.session.get_bind().dialect
+        at = SourceRecordRow.__table__.c.received_at.type.bind_processor(dialect)
+        received = at(common["received_at"]) if at else common["received_at"]
+        for i in range(0, len(plan.superseded), IN_CHUNK):
+            ids = plan.superseded[i : i + IN_CHUNK]
+            conn.execute(
+                "UPDATE source_record SET is_current = 0, superseded_at = ? "
+                f"WHERE id IN ({', '.join('?' * len(ids))})",
+                [received, *ids],
+            )
+        names = ["source_record_id", "entity_type", "version", "is_current", "content_hash",
+                 "superseded_at", "source_updated_on", "data"]  # fmt: skip
+        versions = Inserter(SourceRecordRow, dialect, common, names)
+        rows = versions.rows(plan.versions)
+        pks = versions.run(conn, rows)
+        check_ids(conn, "source_record", pks, ("content_hash", rows[0][4]))
+        current_pk = {key: pks[i] for key, i in plan.last_index.items()}
+        agency, source = common["agency"], common["source"]
+        for etype, recs, stale in self._by_type(plan):
+            table = projection.TABLES[etype]
+            name = table.__table__.name  # type: ignore[attr-defined]
+            for i in range(0, len(stale), IN_CHUNK):
+                ids_ = stale[i : i + IN_CHUNK]
+                conn.execute(
+                    f"DELETE FROM {name} WHERE agency = ? AND source = ? "
+                    f"AND record_id IN ({', '.join('?' * len(ids_))})",
+                    [agency, source, *ids_],
+                )
+            projected = [r.projected() for r in recs]
+            prows = [
+                _projection_row(r, cols, current_pk[(etype, r.record_id)])
+                for r, (cols, _) in zip(recs, projected, strict=True)
+            ]
+            inserter = Inserter(
+                table, dialect, {"agency": agency, "source": source}, list(prows[0])
+            )
+            person_pks = inserter.run(conn, inserter.rows(prows))
+            if etype is not EntityType.PERSON:
+                continue
+            check_ids(conn, name, person_pks, ("record_id", recs[0].record_id))
+            idents = _identifier_rows(person_pks, [ids for _, ids in projected])
+            if idents:
+                ident = Inserter(PersonIdentifierRow, dialect, {}, list(idents[0]))
+                ident.run(conn, ident.rows(idents))
+
+    @staticmethod
+    def _by_type(plan: _Plan) -> list[tuple[EntityType, list[NewRecord], list[str]]]:
+        by_type: dict[EntityType, list[NewRecord]] = defaultdict(list)
+        for r in plan.latest.values():
+            by_type[r.entity_type].append(r)
+        return [
+            (
+                etype,
+                recs,
+                [r.record_id for r in recs if (etype, r.record_id) in plan.stale],
+            )
+            for etype, recs in by_type.items()
+        ]
 
     # ------------------------------------------------------------ reads
 
@@ -263,3 +343,22 @@ class RecordRepository(RepositoryBase):
                 select(p).join(i, i.person_pk == p.id).where(i.scheme == scheme, i.value == value)
             )
         )
+
+
+def _projection_row(r: NewRecord, columns: dict[str, Any], source_record_pk: int) -> dict[str, Any]:
+    return {
+        "record_id": r.record_id,
+        "source_record_pk": source_record_pk,
+        "source_updated_on": r.source_updated_on,
+        **columns,
+    }
+
+
+def _identifier_rows(
+    person_pks: Sequence[int], identifiers: list[tuple[dict[str, Any], ...]]
+) -> list[dict[str, Any]]:
+    return [
+        {"person_pk": pk, **ident}
+        for pk, idents in zip(person_pks, identifiers, strict=True)
+        for ident in idents
+    ]

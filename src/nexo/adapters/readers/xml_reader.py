@@ -12,8 +12,8 @@ from typing import Any
 
 from lxml import etree
 
-from nexo.adapters.readers.base import RawRow, clip
-from nexo.adapters.spec import FormatSpec
+from nexo.adapters.readers.base import RawRow, ReadInfo, clip
+from nexo.adapters.spec import XmlFormat
 
 
 def _clark(name: str, namespaces: dict[str, str]) -> str:
@@ -41,8 +41,11 @@ def _getter(path: str, ns: dict[str, str]) -> Any:
     return get
 
 
-def read_xml(path: Path, fmt: FormatSpec, fields: Sequence[str]) -> Iterator[RawRow]:
-    assert fmt.record_path is not None
+def read_xml(
+    path: Path | str, fmt: XmlFormat, fields: Sequence[str], info: ReadInfo
+) -> Iterator[RawRow]:
+    assert isinstance(path, Path)
+    info.tabular = False
     ns = dict(fmt.namespaces)
     tag = _clark(fmt.record_path.rsplit("/", 1)[-1], ns)
     getters = {f: _getter(f, ns) for f in fields}
@@ -92,3 +95,25 @@ def _tail_from(path: Path, line: int) -> str:
                 if sum(map(len, out)) > 1_000_000:
                     break
     return "".join(out)
+
+
+_SAFE = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, huge_tree=True
+)
+
+
+def reparse_xml(
+    raw: str, fmt: XmlFormat, fields: Sequence[str], columns: list[str] | None
+) -> RawRow:
+    ns = dict(fmt.namespaces)
+    try:
+        elem = etree.fromstring(raw.encode("utf-8"), _SAFE)
+    except etree.XMLSyntaxError as e:
+        return RawRow(0, raw, {}, ("malformed_xml", f"XML is not well formed: {e.msg}"))
+    tag = _clark(fmt.record_path.rsplit("/", 1)[-1], ns)
+    if elem.tag != tag:
+        return RawRow(0, raw, {}, ("parse_error", f"the raw text is not a {fmt.record_path}"))
+    try:
+        return RawRow(0, raw, {f: _getter(f, ns)(elem) for f in fields})
+    except SyntaxError as e:
+        return RawRow(0, raw, {}, ("parse_error", f"XML path: {e}"))

@@ -1,0 +1,228 @@
+"""Benchmark: a person CSV into the SQLite store, with validation.
+
+Generates Nexo's canonical person CSV (about 1 % of rows with an impossible date or an unknown
+sex code, so the quarantine is exercised), then for each size ingests it with the built-in
+``person-csv`` mapping (Chile RUN check digits, dates, code lists, canonical-model validation)
+into a fresh SQLite store, in a child process whose peak memory is measured. In the same run it
+times DuckDB's plain ``read_csv`` of the same file (the reference for how close to the I/O limit
+ingest runs) and the bare SQLite write of the same number of rows into the store's tables
+(prepared statements, no mapping: the ceiling of any ingest into this schema from Python).
+
+    .venv/bin/python bench/ingest.py                      # 1,000,000 rows (and 250,000)
+    .venv/bin/python bench/ingest.py --sizes 100000 --workers 0
+
+Target (issue 3): >= 100,000 rows/s for 1,000,000 rows on 2 cores; peak memory bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GIVEN = ["Ana", "Luis", "María José", "Pedro", "Camila", "José", "Sofía", "Matías", "Valentina"]
+FAMILY = ["Rojas", "González", "Muñoz", "Díaz", "Pérez", "Soto", "de la Fuente", "Núñez"]
+PLACES = ["Santiago", "Valparaíso", "Concepción", "La Serena", "Temuco", "Antofagasta"]
+HEADER = "record_id,source,given_name,family_name,second_family_name,birth_date,sex,national_id,"
+HEADER += "address,postcode,locality,region\n"
+
+
+def run_check_digit(body: str) -> str:
+    total = sum(int(d) * (2 + i % 6) for i, d in enumerate(reversed(body)))
+    rest = 11 - total % 11
+    return {11: "0", 10: "K"}.get(rest, str(rest))
+
+
+def generate(path: Path, rows: int, seed: int = 1) -> None:
+    r = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(HEADER)
+        for i in range(1, rows + 1):
+            body = str(r.randint(5_000_000, 25_000_000))
+            day = f"{r.randint(1940, 2008):04d}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}"
+            if i % 97 == 0:
+                day = day[:5] + "02-30"  # no such date: quarantined
+            sex = "q" if i % 131 == 0 else r.choice("fm")  # q: no such code, quarantined
+            street = f"Calle {r.choice(FAMILY)} {r.randint(1, 9999)}"
+            if i % 7 == 0:
+                street = f'"Pasaje {r.choice(FAMILY)} {r.randint(1, 99)}, depto {r.randint(1, 50)}"'
+            f.write(
+                f"P{i:08d},,{r.choice(GIVEN)},{r.choice(FAMILY)},{r.choice(FAMILY)},{day},{sex},"
+                f"{body}-{run_check_digit(body)},{street},{r.randint(1000000, 9999999)},"
+                f"{r.choice(PLACES)},RM\n"
+            )
+
+
+def child_ingest(csv_path: str, db: str, workers: str) -> None:
+    """Runs in a child process: ingest, then print the report and peak memory as JSON."""
+    from nexo.adapters.service import ingest
+    from nexo.adapters.spec import load_mapping, resolve_mapping
+    from nexo.store.engine import make_engine, session_factory
+    from nexo.store.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    mapping = load_mapping(
+        resolve_mapping("person-csv"), {"agency": "bench", "id_scheme": "cl-run"}
+    )
+    started = time.perf_counter()
+    report = ingest(
+        session_factory(engine), mapping, Path(csv_path), workers=int(workers) if workers else None
+    )
+    seconds = time.perf_counter() - started
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        persons = conn.execute(text("SELECT count(*) FROM person_record")).scalar_one()
+        versions = conn.execute(text("SELECT count(*) FROM source_record")).scalar_one()
+    out = {
+        "seconds": seconds,
+        "rows_read": report.rows_read,
+        "stored": report.stored,
+        "quarantined": report.quarantined,
+        "quarantined_by_reason": report.quarantined_by_reason,
+        "persons_in_store": persons,
+        "versions_in_store": versions,
+        "peak_rss_mb_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "cpu_s_main": time.process_time(),
+    }
+    print(json.dumps(out))
+
+
+def ingest_in_child(csv_path: Path, db: Path, workers: int | None) -> dict[str, float]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(csv_path),
+        str(db),
+        "" if workers is None else str(workers),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"ingest failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def duckdb_read(path: Path) -> float:
+    import duckdb
+
+    con = duckdb.connect()
+    started = time.perf_counter()
+    con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}')")
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds
+
+
+def sqlite_ceiling(rows: int, tmp: Path) -> float:
+    """The bare write of ``rows`` persons into the store's three tables (no mapping)."""
+    import hashlib
+    import sqlite3
+
+    from nexo.store.engine import make_engine
+    from nexo.store.migrate import upgrade
+
+    db = tmp / "ceiling.db"
+    upgrade(make_engine(f"sqlite:///{db}"))
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    person = {
+        "given_names": "Ana",
+        "family_name": "Rojas",
+        "birth_date": "1990-01-02",
+        "sex": "female",
+        "contact": None,
+        "address": {"line": "Calle 1"},
+        "identifiers": [{"scheme": "cl-run", "value": "123456785", "verified": False}],
+    }
+    data = json.dumps(person)  # fmt: skip
+    started = time.perf_counter()
+    chunk = 10_000
+    for start in range(0, rows, chunk):
+        ids = [f"P{i:08d}" for i in range(start, min(rows, start + chunk))]
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO source_record (agency, source, source_record_id, entity_type, version, "
+            "is_current, content_hash, batch_id, received_at, mapping_version, data) VALUES "
+            "('bench', 'p', ?, 'person', 1, 1, ?, 'b', '2026-01-01 00:00:00.000000', '1', ?)",
+            [(i, hashlib.sha256(i.encode()).hexdigest(), data) for i in ids],
+        )
+        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+        first = last - len(ids) + 1
+        conn.executemany(
+            "INSERT INTO person_record (agency, source, record_id, source_record_pk, given_names, "
+            "family_name, birth_date, sex, address_line, locality, postcode, region) VALUES "
+            "('bench', 'p', ?, ?, 'Ana', 'Rojas', '1990-01-02', 'female', 'Calle 1', 'Temuco', "
+            "'4780000', 'RM')",
+            [(i, first + k) for k, i in enumerate(ids)],
+        )
+        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+        first = last - len(ids) + 1
+        conn.executemany(
+            "INSERT INTO person_identifier (person_pk, scheme, value, verified, check_digit_ok) "
+            "VALUES (?, 'cl-run', '123456785', 0, 1)",
+            [(first + k,) for k in range(len(ids))],
+        )
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="250000,1000000", help="row counts, comma separated")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="mapping processes (default auto)"
+    )
+    parser.add_argument("--no-ceiling", action="store_true", help="skip the bare SQLite write")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"cores: {cores}  load average before: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory(prefix="nexo-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        for rows in sizes:
+            csv_path = tmp / f"persons-{rows}.csv"
+            generate(csv_path, rows)
+            size_mb = csv_path.stat().st_size / 1e6
+            result = ingest_in_child(csv_path, tmp / f"store-{rows}.db", args.workers)
+            duck = duckdb_read(csv_path)
+            rate = result["rows_read"] / result["seconds"]
+            ok = result["stored"] + result["quarantined"] == result["rows_read"] == rows
+            print(
+                f"\n{rows:,} rows ({size_mb:,.0f} MB CSV), workers={args.workers or 'auto'}\n"
+                f"  ingest with validation: {result['seconds']:.1f} s = {rate:,.0f} rows/s "
+                f"(target 100,000) — stored {result['stored']:,}, quarantined "
+                f"{result['quarantined']:,} {result['quarantined_by_reason']}, accounted: {ok}\n"
+                f"  DuckDB read_csv:        {duck:.2f} s = {rows / duck:,.0f} rows/s; "
+                f"ingest/DuckDB time ratio {result['seconds'] / duck:,.1f}\n"
+                f"  peak memory: main {result['peak_rss_mb_main']:,.0f} MB, largest worker "
+                f"{result['peak_rss_mb_worker']:,.0f} MB; main CPU {result['cpu_s_main']:.1f} s\n"
+                f"  load average: {os.getloadavg()}"
+            )
+            if not args.no_ceiling and rows == max(sizes):
+                bare = sqlite_ceiling(rows, tmp)
+                print(
+                    f"  bare SQLite write of {rows:,} persons (3 tables, no mapping): "
+                    f"{bare:.1f} s = {rows / bare:,.0f} rows/s"
+                )
+            csv_path.unlink()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child_ingest(*sys.argv[2:5])
+    else:
+        main()

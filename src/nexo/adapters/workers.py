@@ -1,0 +1,201 @@
+"""Map chunks in worker processes while the main process reads and writes.
+
+Mapping and validating rows is pure Python work bound to one core per process; on a machine
+with more cores, workers map chunk k+1.. while the main process commits chunk k. Results come
+back in input order, so commits (and their resume points) stay in order: a crash at any moment
+leaves what a single-process ingest would have left.
+
+Workers are spawned (not forked: the parent holds database connections and may run threads).
+Each has its own pipe and the parent keeps no copy of the worker's end, so a worker whose parent
+dies (even by SIGKILL) reads end-of-file and exits. As with any spawned process, a program that
+ingests with workers must guard its main module (``if __name__ == "__main__":``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import traceback
+from collections import deque
+from collections.abc import Iterable, Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+from nexo.adapters.chunk import ChunkOut, MappedChunk, map_chunk
+from nexo.adapters.readers import RawRow
+from nexo.adapters.spec import Mapping
+from nexo.errors import NexoError
+from nexo.model import EntityType
+from nexo.store.repository import NewRecord
+
+IN_FLIGHT = 1  # a chunk per worker: a second one would block on the pipe (deadlock)
+
+
+class WorkerFailed(NexoError):
+    """A worker process failed while mapping a chunk."""
+
+    code = "worker-failed"
+
+
+Packed = tuple[Any, ...]
+
+
+def pack_rows(rows: list[RawRow]) -> Packed:
+    """Rows as plain lists and tuples (pickled many times faster than objects)."""
+    keys = next((list(r.values) for r in rows if r.values and r.problem is None), [])
+    values = [
+        tuple(r.values.values()) if r.problem is None and list(r.values) == keys else r.values
+        for r in rows
+    ]
+    return (
+        [r.number for r in rows],
+        [r.raw for r in rows],
+        keys,
+        values,
+        {i: r.problem for i, r in enumerate(rows) if r.problem is not None},
+    )
+
+
+def unpack_rows(packed: Packed) -> list[RawRow]:
+    numbers, raws, keys, values, problems = packed
+    return [
+        RawRow(
+            n, raw, v if isinstance(v, dict) else dict(zip(keys, v, strict=True)), problems.get(i)
+        )
+        for i, (n, raw, v) in enumerate(zip(numbers, raws, values, strict=True))
+    ]
+
+
+def pack_result(mapped: MappedChunk) -> Packed:
+    """Mapped records with their projection computed, as tuples (no model objects)."""
+    keys: dict[str, list[str]] = {}
+    records = []
+    for r in mapped.records:
+        columns, identifiers = r.projected()
+        etype = r.entity_type.value
+        names = keys.setdefault(etype, list(columns))
+        records.append(
+            (etype, r.record_id, r.text, r.content_hash, r.source_updated_on,
+             tuple(columns[k] for k in names), tuple(tuple(i.values()) for i in identifiers))
+        )  # fmt: skip
+    return keys, records, mapped.quarantine, mapped.findings, mapped.ok_rows
+
+
+_IDENT_KEYS = ("scheme", "value", "verified", "check_digit_ok")
+
+
+def unpack_result(packed: Packed) -> MappedChunk:
+    keys, records, quarantine, findings, ok_rows = packed
+    types = {etype: EntityType(etype) for etype in keys}
+    return MappedChunk(
+        [
+            NewRecord(
+                types[etype], rid, None, text, digest, updated,
+                dict(zip(keys[etype], columns, strict=True)),
+                tuple(dict(zip(_IDENT_KEYS, i, strict=True)) for i in idents),
+            )
+            for etype, rid, text, digest, updated, columns, idents in records
+        ],
+        quarantine,
+        findings,
+        ok_rows,
+    )  # fmt: skip
+
+
+def _serve(conn: Connection, mapping: Mapping, out: ChunkOut) -> None:  # pragma: no cover
+    """A worker's loop (runs in the child, hence invisible to coverage)."""
+    import gc
+
+    from nexo.adapters.mapper import RowMapper
+
+    gc.set_threshold(50_000, 10, 10)
+    try:
+        mapper = RowMapper(mapping)
+    except BaseException as e:  # noqa: BLE001 - reported to the parent
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+        return
+    while True:
+        try:
+            packed = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if packed is None:
+            return
+        try:
+            conn.send(("ok", pack_result(map_chunk(mapper, unpack_rows(packed), out))))
+        except (BrokenPipeError, OSError):
+            return
+        except BaseException:  # noqa: BLE001 - reported to the parent
+            conn.send(("error", traceback.format_exc(limit=8)))
+            return
+
+
+class MapperPool:
+    """``workers`` processes mapping chunks; ``map`` yields results in input order."""
+
+    def __init__(self, mapping: Mapping, out: ChunkOut, workers: int) -> None:
+        ctx = mp.get_context("spawn")
+        self.conns: list[Connection] = []
+        self.procs: list[Any] = []
+        for _ in range(workers):
+            parent, child = ctx.Pipe(duplex=True)
+            proc = ctx.Process(target=_serve, args=(child, mapping, out), daemon=True)
+            proc.start()
+            child.close()  # only the worker holds its end: it sees EOF if we die
+            self.conns.append(parent)
+            self.procs.append(proc)
+
+    def _failed(self, worker: int) -> WorkerFailed:
+        self.procs[worker].join(timeout=5)
+        return WorkerFailed(
+            f"mapping worker {worker} stopped (exit code {self.procs[worker].exitcode})",
+            hint="a program that starts an ingest must guard its main module with "
+            'if __name__ == "__main__"; or map in one process: NEXO_INGEST__WORKERS=0',
+        )
+
+    def _send(self, worker: int, chunk: list[RawRow]) -> None:
+        try:
+            self.conns[worker].send(pack_rows(chunk))
+        except OSError:
+            raise self._failed(worker) from None
+
+    def _receive(self, worker: int) -> MappedChunk:
+        try:
+            status, payload = self.conns[worker].recv()
+        except (EOFError, OSError):
+            raise self._failed(worker) from None
+        if status != "ok":
+            raise WorkerFailed(f"mapping worker {worker} failed:\n{payload}")
+        return unpack_result(payload)
+
+    def map(self, chunks: Iterable[list[RawRow]]) -> Iterator[tuple[list[RawRow], MappedChunk]]:
+        n = len(self.conns)
+        pending: deque[tuple[int, list[RawRow]]] = deque()
+        for k, chunk in enumerate(chunks):
+            worker = k % n
+            self._send(worker, chunk)
+            pending.append((worker, chunk))
+            if len(pending) >= IN_FLIGHT * n:
+                worker, done = pending.popleft()
+                yield done, self._receive(worker)
+        while pending:
+            worker, done = pending.popleft()
+            yield done, self._receive(worker)
+
+    def close(self) -> None:
+        for conn in self.conns:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+            conn.close()
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+
+    def __enter__(self) -> MapperPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
