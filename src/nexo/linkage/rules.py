@@ -1,0 +1,72 @@
+"""Rules that override the model: a deterministic link, and the pairs that may never link.
+
+Household members share family names, an address and sometimes a birth date (twins); the model
+counts those agreements as if they were independent evidence, which for a household they are
+not. The conflicts below say "these are two persons" whatever the model's score:
+
+- both records carry a national identifier with a valid check digit, at least one verified,
+  and the identifiers differ;
+- the given names are clearly different (no given name agrees, sounds alike or is similar, and
+  the names are not merely swapped with the family name) and nothing personal agrees: not the
+  identifier, not the phone, not the e-mail.
+
+Clustering never joins two groups of records between which any pair conflicts, so household
+members cannot be chained into one person through a weak link.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from rapidfuzz.distance import JaroWinkler
+
+from nexo.linkage.expr import Row
+from nexo.linkage.normalise import phonetic
+
+SIMILAR_GIVEN = 0.8
+
+
+class Conflict(StrEnum):
+    IDENTIFIER = "different verified identifiers"
+    GIVEN_NAMES = "clearly different given names"
+    REJECTED = "a steward rejected the link"
+
+
+def deterministic(l: Row, r: Row) -> bool:
+    """Both carry the same verified identifier with a valid check digit."""
+    return bool(l["nid_verified"] and r["nid_verified"] and l["nid"] == r["nid"])
+
+
+def _given_compatible(a: str, b: str) -> bool:
+    for x in a.split():
+        for y in b.split():
+            if x == y or phonetic(x) == phonetic(y):
+                return True
+            if JaroWinkler.similarity(x, y) >= SIMILAR_GIVEN:
+                return True
+            if (len(x) == 1 and y.startswith(x)) or (len(y) == 1 and x.startswith(y)):
+                return True  # an initial
+    return False
+
+
+def _personal_agreement(l: Row, r: Row) -> bool:
+    return any(l[c] is not None and l[c] == r[c] for c in ("nid", "phone", "email"))
+
+
+def conflict(l: Row, r: Row) -> Conflict | None:
+    """Why two records cannot be one person, or None."""
+    if (
+        l["nid_ok"]
+        and r["nid_ok"]
+        and (l["nid_verified"] or r["nid_verified"])
+        and l["nid"] != r["nid"]
+    ):
+        return Conflict.IDENTIFIER
+    gl, gr = l["given"], r["given"]
+    if not gl or not gr or _given_compatible(gl, gr):
+        return None
+    if l["family"] and (gl == r["family"] or gr == l["family"]):
+        return None  # given and family names swapped in one record
+    if _personal_agreement(l, r):
+        return None
+    return Conflict.GIVEN_NAMES
