@@ -61,7 +61,8 @@ class DuckDBBackend:
         return self._api.register(table, dataset_display_name=name)
 
     def to_arrow(self, splink_df: Any) -> pa.Table:
-        return splink_df.as_pyarrow_table()  # type: ignore[no-any-return]
+        table: pa.Table = splink_df.as_pyarrow_table()
+        return table
 
     def close(self) -> None:
         self._con.close()
@@ -100,7 +101,9 @@ class SparkBackend:
                 os.path.join(os.environ.get("TMPDIR", "/tmp"), "nexo-spark-checkpoints")
             )
         self.session = session
-        self._api = SparkAPI(spark_session=session, num_partitions_on_repartition=partitions)
+        self._api = SparkAPI(  # type: ignore[no-untyped-call]
+            spark_session=session, num_partitions_on_repartition=partitions
+        )
 
     @property
     def dialect(self) -> Dialect:
@@ -113,7 +116,8 @@ class SparkBackend:
         return self._api.register(table, dataset_display_name=name)
 
     def to_arrow(self, splink_df: Any) -> pa.Table:
-        return splink_df.as_pyarrow_table()  # type: ignore[no-any-return]
+        table: pa.Table = splink_df.as_pyarrow_table()
+        return table
 
     def close(self) -> None:
         if self._own:

@@ -34,6 +34,10 @@ class Training:
     prior_recall: float = person_model.PRIOR_RECALL
 
 
+DEFAULT_THRESHOLDS = Thresholds()
+DEFAULT_TRAINING = Training()
+
+
 @dataclass
 class Scored:
     pairs: pa.Table  # unique_id_l, unique_id_r, match_probability, match_weight, mw_<comparison>
@@ -76,9 +80,9 @@ def score(
     table: pa.Table,
     backend: Backend,
     *,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
     model: dict[str, Any] | None = None,
-    training: Training = Training(),
+    training: Training = DEFAULT_TRAINING,
 ) -> Scored:
     """Train (unless ``model`` is given) and score the candidate pairs of ``table``."""
     from splink import Linker
@@ -126,7 +130,7 @@ def cluster_table(
     table: pa.Table,
     scored: Scored,
     *,
-    thresholds: Thresholds = Thresholds(),
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
     accepted: Sequence[tuple[int, int]] = (),
     rejected: Sequence[tuple[int, int]] = (),
 ) -> Clustering:

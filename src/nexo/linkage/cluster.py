@@ -51,7 +51,15 @@ class Clustering:
     labels: list[int]
     methods: list[LinkMethod]
     probabilities: list[float]
-    blocked: dict[Conflict, int] = field(default_factory=dict)  # links refused, by reason
+    #: model links refused by a rule: (record, record, probability, reason)
+    refused: list[tuple[int, int, float, Conflict]] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> dict[Conflict, int]:
+        out: dict[Conflict, int] = {}
+        for *_, reason in self.refused:
+            out[reason] = out.get(reason, 0) + 1
+        return out
 
     def clusters(self) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
@@ -100,7 +108,7 @@ def cluster(
     groups = _Groups(n)
     methods = [LinkMethod.SINGLETON] * n
     probs = [1.0] * n
-    blocked: dict[Conflict, int] = {}
+    refused: list[tuple[int, int, float, Conflict]] = []
     no_link = {(min(a, b), max(a, b)) for a, b in rejected}
 
     def why_not(ra: int, rb: int) -> Conflict | None:
@@ -138,7 +146,7 @@ def cluster(
             continue
         reason = why_not(ra, rb)
         if reason is not None:
-            blocked[reason] = blocked.get(reason, 0) + 1
+            refused.append((pair.a, pair.b, pair.probability, reason))
             continue
         groups.union(ra, rb)
         for i in (pair.a, pair.b):
@@ -150,4 +158,4 @@ def cluster(
     for i in range(n):
         root = groups.find(i)
         labels[i] = smallest.setdefault(root, i)
-    return Clustering(labels, methods, probs, blocked)
+    return Clustering(labels, methods, probs, refused)

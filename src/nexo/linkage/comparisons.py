@@ -44,10 +44,10 @@ class Comparison:
     description: str
     levels: tuple[Level, ...]
 
-    def level_of(self, l: Row, r: Row) -> int:
+    def level_of(self, left: Row, right: Row) -> int:
         """Index of the level a pair falls in (the Python twin of Splink's CASE WHEN)."""
         for i, level in enumerate(self.levels):
-            if level.condition is None or level.condition.test(l, r):
+            if level.condition is None or level.condition.test(left, right):
                 return i
         return len(self.levels) - 1
 

@@ -1,9 +1,10 @@
 """Pair conditions written once, run twice: as SQL inside Splink and as Python in memory.
 
-A comparison level of the model is a condition on a pair of records (``l`` and ``r``). Writing
-it with these few constructors gives both the SQL that Splink runs (DuckDB or Spark) and a Python
-twin that single-record matching runs, so the two can never drift apart. SQL's three-valued logic
-is mirrored by treating a missing value as "false" — sound because no condition uses NOT.
+A comparison level of the model is a condition on a pair of records (``left`` and ``right``).
+Writing it with these few constructors gives both the SQL that Splink runs (DuckDB or Spark) and
+a Python twin that single-record matching runs, so the two can never drift apart. SQL's
+three-valued logic is mirrored by treating a missing value as "false" — sound because no
+condition uses NOT.
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ class Expr:
     def __and__(self, other: Expr) -> Expr:
         return Expr(
             lambda d: f"({self.render(d)}) AND ({other.render(d)})",
-            lambda l, r: self.test(l, r) and other.test(l, r),
+            lambda left, right: self.test(left, right) and other.test(left, right),
         )
 
     def __or__(self, other: Expr) -> Expr:
         return Expr(
             lambda d: f"({self.render(d)}) OR ({other.render(d)})",
-            lambda l, r: self.test(l, r) or other.test(l, r),
+            lambda left, right: self.test(left, right) or other.test(left, right),
         )
 
 
@@ -55,7 +56,7 @@ def missing(col: str) -> Expr:
     """Either side has no value."""
     return Expr(
         lambda d: f'"{col}_l" IS NULL OR "{col}_r" IS NULL',
-        lambda l, r: l[col] is None or r[col] is None,
+        lambda left, right: left[col] is None or right[col] is None,
     )
 
 
@@ -64,7 +65,7 @@ def equal(col: str, other: str | None = None) -> Expr:
     o = other or col
     return Expr(
         lambda d: f'"{col}_l" = "{o}_r"',
-        lambda l, r: l[col] is not None and l[col] == r[o],
+        lambda left, right: left[col] is not None and left[col] == right[o],
     )
 
 
@@ -76,21 +77,23 @@ def crossed(a: str, b: str) -> Expr:
 def both_missing(col: str) -> Expr:
     return Expr(
         lambda d: f'"{col}_l" IS NULL AND "{col}_r" IS NULL',
-        lambda l, r: l[col] is None and r[col] is None,
+        lambda left, right: left[col] is None and right[col] is None,
     )
 
 
 def both_true(col: str) -> Expr:
-    return Expr(lambda d: f'"{col}_l" AND "{col}_r"', lambda l, r: bool(l[col] and r[col]))
+    return Expr(
+        lambda d: f'"{col}_l" AND "{col}_r"', lambda left, right: bool(left[col] and right[col])
+    )
 
 
 def left_true(col: str) -> Expr:
-    return Expr(lambda d: f'"{col}_l"', lambda l, r: bool(l[col]))
+    return Expr(lambda d: f'"{col}_l"', lambda left, right: bool(left[col]))
 
 
 def jaro_winkler_at_least(col: str, threshold: float) -> Expr:
-    def test(l: Row, r: Row) -> bool:
-        a, b = l[col], r[col]
+    def test(left: Row, right: Row) -> bool:
+        a, b = left[col], right[col]
         return a is not None and b is not None and JaroWinkler.similarity(a, b) >= threshold
 
     return Expr(lambda d: f'{d.jaro_winkler}("{col}_l", "{col}_r") >= {threshold}', test)
@@ -99,8 +102,8 @@ def jaro_winkler_at_least(col: str, threshold: float) -> Expr:
 def edits_at_most(col: str, k: int) -> Expr:
     """Damerau–Levenshtein distance (insertions, deletions, substitutions, transpositions)."""
 
-    def test(l: Row, r: Row) -> bool:
-        a, b = l[col], r[col]
+    def test(left: Row, right: Row) -> bool:
+        a, b = left[col], right[col]
         return (
             a is not None
             and b is not None
@@ -111,8 +114,8 @@ def edits_at_most(col: str, k: int) -> Expr:
 
 
 def differ_by_at_most(col: str, k: int) -> Expr:
-    def test(l: Row, r: Row) -> bool:
-        a, b = l[col], r[col]
+    def test(left: Row, right: Row) -> bool:
+        a, b = left[col], right[col]
         return a is not None and b is not None and abs(a - b) <= k
 
     return Expr(lambda d: f'abs("{col}_l" - "{col}_r") <= {k}', test)

@@ -10,6 +10,7 @@ identifier (linked deterministically) or different ones (two persons).
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
 from nexo.linkage.comparisons import COMPARISONS, Comparison
@@ -18,17 +19,36 @@ from nexo.linkage.expr import Dialect
 MODEL_NAME = "nexo-person"
 MODEL_VERSION = "1"
 
-#: Candidate pairs for prediction (Splink blocking rules; SQL over l and r).
-PREDICTION_RULES: tuple[str, ...] = (
-    "l.nid = r.nid",
-    "l.dob = r.dob AND l.family = r.family",
-    "l.dob = r.dob AND l.given1 = r.given1",
-    "l.phone = r.phone",
-    "l.email = r.email",
-    "l.birth_md = r.birth_md AND l.family = r.family AND l.given1 = r.given1",
-    "l.birth_year = r.birth_year AND l.family_ph = r.family_ph AND l.given_ph = r.given_ph",
-    "l.dob = r.dob AND l.family = r.given",
-    "l.dob = r.dob AND l.addr = r.addr",
+
+@dataclass(frozen=True, slots=True)
+class BlockingRule:
+    """Pairs whose ``left`` columns (of one record) equal the ``right`` columns (of the other)."""
+
+    left: tuple[str, ...]
+    right: tuple[str, ...] | None = None
+
+    @property
+    def right_columns(self) -> tuple[str, ...]:
+        return self.right or self.left
+
+    def sql(self) -> str:
+        return " AND ".join(
+            f"l.{a} = r.{b}" for a, b in zip(self.left, self.right_columns, strict=True)
+        )
+
+
+#: Candidate pairs for prediction and for single-record matching.
+PREDICTION_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule(("nid",)),
+    BlockingRule(("dob", "family")),
+    BlockingRule(("dob", "given1")),
+    BlockingRule(("phone",)),
+    BlockingRule(("email",)),
+    BlockingRule(("birth_md", "family", "given1")),  # a year typed wrong
+    BlockingRule(("birth_year", "family_ph", "given_ph")),  # day or month wrong, names misspelt
+    BlockingRule(("dob", "family"), ("dob", "given")),  # given and family names swapped
+    BlockingRule(("dob", "given"), ("dob", "family")),
+    BlockingRule(("dob", "addr")),
 )
 #: appended to every prediction rule (see the module docstring)
 NOT_BOTH_VERIFIED = "NOT (l.nid_verified AND r.nid_verified)"
@@ -43,14 +63,14 @@ PRIOR_RULES: tuple[str, ...] = ("l.nid = r.nid AND l.nid_ok",)
 PRIOR_RECALL = 0.9
 
 
-def prediction_rules(rules: tuple[str, ...] = PREDICTION_RULES) -> list[str]:
-    return [f"({rule}) AND {NOT_BOTH_VERIFIED}" for rule in rules]
+def prediction_rules(rules: tuple[BlockingRule, ...] = PREDICTION_RULES) -> list[str]:
+    return [f"({rule.sql()}) AND {NOT_BOTH_VERIFIED}" for rule in rules]
 
 
 def settings(
     dialect: Dialect,
     comparisons: tuple[Comparison, ...] = COMPARISONS,
-    rules: tuple[str, ...] = PREDICTION_RULES,
+    rules: tuple[BlockingRule, ...] = PREDICTION_RULES,
 ) -> dict[str, Any]:
     """An untrained Splink settings dictionary of the model."""
     return {
@@ -122,4 +142,13 @@ def regularise(model: dict[str, Any], *, u_floor: float) -> dict[str, Any]:
             )
             level["m_probability"] = min(1.0, level["m_probability"] / on["m_probability"])
             level["u_probability"] = min(1.0, level["u_probability"] / on["u_probability"])
+    return out
+
+
+def adapt_prior(model: dict[str, Any], records: int) -> dict[str, Any]:
+    """The built-in model's prior, rescaled to a population of ``records`` (about one
+    duplicate pair for every four records, as in the registries it was trained on)."""
+    out = copy.deepcopy(model)
+    if records > 1:
+        out["probability_two_random_records_match"] = min(0.5, 0.5 / (records - 1))
     return out

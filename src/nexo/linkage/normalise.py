@@ -37,9 +37,7 @@ ADDRESS_WORDS = {
 
 
 #: every combining mark (accents, diaeresis, tilde...), for str.translate
-_COMBINING = {
-    cp: None for cp in range(0x300, 0x20000) if unicodedata.combining(chr(cp))
-}
+_COMBINING = {cp: None for cp in range(0x300, 0x20000) if unicodedata.combining(chr(cp))}
 
 
 def fold(text: str) -> str:

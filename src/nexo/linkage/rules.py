@@ -32,9 +32,9 @@ class Conflict(StrEnum):
     REJECTED = "a steward rejected the link"
 
 
-def deterministic(l: Row, r: Row) -> bool:
+def deterministic(left: Row, right: Row) -> bool:
     """Both carry the same verified identifier with a valid check digit."""
-    return bool(l["nid_verified"] and r["nid_verified"] and l["nid"] == r["nid"])
+    return bool(left["nid_verified"] and right["nid_verified"] and left["nid"] == right["nid"])
 
 
 def _given_compatible(a: str, b: str) -> bool:
@@ -49,24 +49,24 @@ def _given_compatible(a: str, b: str) -> bool:
     return False
 
 
-def _personal_agreement(l: Row, r: Row) -> bool:
-    return any(l[c] is not None and l[c] == r[c] for c in ("nid", "phone", "email"))
+def _personal_agreement(left: Row, right: Row) -> bool:
+    return any(left[c] is not None and left[c] == right[c] for c in ("nid", "phone", "email"))
 
 
-def conflict(l: Row, r: Row) -> Conflict | None:
+def conflict(left: Row, right: Row) -> Conflict | None:
     """Why two records cannot be one person, or None."""
     if (
-        l["nid_ok"]
-        and r["nid_ok"]
-        and (l["nid_verified"] or r["nid_verified"])
-        and l["nid"] != r["nid"]
+        left["nid_ok"]
+        and right["nid_ok"]
+        and (left["nid_verified"] or right["nid_verified"])
+        and left["nid"] != right["nid"]
     ):
         return Conflict.IDENTIFIER
-    gl, gr = l["given"], r["given"]
+    gl, gr = left["given"], right["given"]
     if not gl or not gr or _given_compatible(gl, gr):
         return None
-    if l["family"] and (gl == r["family"] or gr == l["family"]):
+    if left["family"] and (gl == right["family"] or gr == left["family"]):
         return None  # given and family names swapped in one record
-    if _personal_agreement(l, r):
+    if _personal_agreement(left, right):
         return None
     return Conflict.GIVEN_NAMES
