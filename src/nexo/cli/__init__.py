@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from nexo.cli import db, demo, ingest, mapping, synth  # noqa: F401  (register commands)
+from nexo.cli import db, demo, ingest, link, mapping, synth  # noqa: F401  (register commands)
 from nexo.cli.app import app
 from nexo.cli.compat import click_exceptions as click
 from nexo.cli.render import error

@@ -56,7 +56,7 @@ def deterministic_groups(table: pa.Table) -> list[list[int]]:
 
 def _quiet_splink() -> None:
     for name in ("splink", "splink.internals"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def train(linker: Any, options: Training) -> None:

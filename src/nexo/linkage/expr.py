@@ -55,7 +55,7 @@ class Expr:
 def missing(col: str) -> Expr:
     """Either side has no value."""
     return Expr(
-        lambda d: f'"{col}_l" IS NULL OR "{col}_r" IS NULL',
+        lambda d: f"{col}_l IS NULL OR {col}_r IS NULL",
         lambda left, right: left[col] is None or right[col] is None,
     )
 
@@ -64,7 +64,7 @@ def equal(col: str, other: str | None = None) -> Expr:
     """``col`` of l equals ``other`` (default: the same column) of r."""
     o = other or col
     return Expr(
-        lambda d: f'"{col}_l" = "{o}_r"',
+        lambda d: f"{col}_l = {o}_r",
         lambda left, right: left[col] is not None and left[col] == right[o],
     )
 
@@ -76,19 +76,19 @@ def crossed(a: str, b: str) -> Expr:
 
 def both_missing(col: str) -> Expr:
     return Expr(
-        lambda d: f'"{col}_l" IS NULL AND "{col}_r" IS NULL',
+        lambda d: f"{col}_l IS NULL AND {col}_r IS NULL",
         lambda left, right: left[col] is None and right[col] is None,
     )
 
 
 def both_true(col: str) -> Expr:
     return Expr(
-        lambda d: f'"{col}_l" AND "{col}_r"', lambda left, right: bool(left[col] and right[col])
+        lambda d: f"{col}_l AND {col}_r", lambda left, right: bool(left[col] and right[col])
     )
 
 
 def left_true(col: str) -> Expr:
-    return Expr(lambda d: f'"{col}_l"', lambda left, right: bool(left[col]))
+    return Expr(lambda d: f"{col}_l", lambda left, right: bool(left[col]))
 
 
 def jaro_winkler_at_least(col: str, threshold: float) -> Expr:
@@ -96,7 +96,7 @@ def jaro_winkler_at_least(col: str, threshold: float) -> Expr:
         a, b = left[col], right[col]
         return a is not None and b is not None and JaroWinkler.similarity(a, b) >= threshold
 
-    return Expr(lambda d: f'{d.jaro_winkler}("{col}_l", "{col}_r") >= {threshold}', test)
+    return Expr(lambda d: f"{d.jaro_winkler}({col}_l, {col}_r) >= {threshold}", test)
 
 
 def edits_at_most(col: str, k: int) -> Expr:
@@ -110,7 +110,7 @@ def edits_at_most(col: str, k: int) -> Expr:
             and DamerauLevenshtein.distance(a, b, score_cutoff=k + 1) <= k
         )
 
-    return Expr(lambda d: f'{d.damerau_levenshtein}("{col}_l", "{col}_r") <= {k}', test)
+    return Expr(lambda d: f"{d.damerau_levenshtein}({col}_l, {col}_r) <= {k}", test)
 
 
 def differ_by_at_most(col: str, k: int) -> Expr:
@@ -118,4 +118,4 @@ def differ_by_at_most(col: str, k: int) -> Expr:
         a, b = left[col], right[col]
         return a is not None and b is not None and abs(a - b) <= k
 
-    return Expr(lambda d: f'abs("{col}_l" - "{col}_r") <= {k}', test)
+    return Expr(lambda d: f"abs({col}_l - {col}_r) <= {k}", test)

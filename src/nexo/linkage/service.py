@@ -330,3 +330,32 @@ def load_matcher(factory: sessionmaker[Session]) -> Matcher:
         records = [d for d in repo.demographics() if d.key in links]
         model = run.model
     return Matcher.from_records(model, records, [links[d.key][1] for d in records])
+
+
+def saved_model(session: Session, run_id: str) -> dict[str, Any]:
+    """The model of a run, as Splink reads it (``Linker(df, model)``, ``--model``)."""
+    row = session.get(MpiRunRow, run_id)
+    if row is None:
+        raise NotFound(f"no linkage run {run_id}", hint="see: nexo link status")
+    return dict(row.model)
+
+
+def review_items(
+    session: Session, *, status: str = "open", limit: int = 50
+) -> list[dict[str, Any]]:
+    if status not in {s.value for s in ReviewStatus}:
+        raise UsageError(f"unknown status {status!r}", hint="open, accepted or rejected")
+    return [
+        {
+            "id": r.id,
+            "a": str(RecordKey(r.agency_a, r.source_a, r.record_a)),
+            "b": str(RecordKey(r.agency_b, r.source_b, r.record_b)),
+            "match_probability": r.match_probability,
+            "match_weight": r.match_weight,
+            "evidence": r.evidence,
+            "reason": r.reason,
+            "status": r.status,
+            "decided_by": r.decided_by,
+        }
+        for r in MpiRepository(session).reviews(status=status, limit=limit)
+    ]
