@@ -92,6 +92,7 @@ class SparkBackend:
                 .config("spark.sql.shuffle.partitions", str(partitions))
                 .config("spark.default.parallelism", str(partitions))
                 .config("spark.ui.enabled", "false")
+                .config("spark.ui.showConsoleProgress", "false")
                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                 .config("spark.driver.memory", "2g")
                 .getOrCreate()
@@ -102,7 +103,10 @@ class SparkBackend:
             )
         self.session = session
         self._api = SparkAPI(  # type: ignore[no-untyped-call]
-            spark_session=session, num_partitions_on_repartition=partitions
+            spark_session=session,
+            num_partitions_on_repartition=partitions,
+            # in local mode, keeping intermediate tables in memory beats writing them out
+            break_lineage_method="persist" if self._own else None,
         )
 
     @property

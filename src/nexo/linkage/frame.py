@@ -8,6 +8,7 @@ with a million records but a few thousand names normalises fast.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -146,8 +147,9 @@ def _per_value(column: pa.ChunkedArray | pa.Array, fn: Callable[[Any], Any]) -> 
 
 
 def _concat_nullable(a: pa.Array, b: pa.Array) -> pa.Array:
-    joined = pc.binary_join_element_wise(a, b, " ", null_handling="skip")
-    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+    # (not binary_join_element_wise with null_handling="skip": it drops all-null rows)
+    pairs = zip(a.to_pylist(), b.to_pylist(), strict=True)
+    return pa.array([_family_full(x, y) for x, y in pairs], type=pa.string())
 
 
 def to_table(raw: pa.Table) -> pa.Table:
@@ -191,7 +193,16 @@ def to_table(raw: pa.Table) -> pa.Table:
         "email": _per_value(raw["email"], norm.email),
     }
     table = pa.Table.from_pydict(columns, schema=SCHEMA)
-    return without_placeholders(table, placeholders(table))
+    common = placeholders(table)
+    table = without_placeholders(table, common)
+    meta = {b"nexo_placeholders": json.dumps({k: sorted(v) for k, v in common.items()}).encode()}
+    return table.replace_schema_metadata(meta)
+
+
+def placeholders_of(table: pa.Table) -> dict[str, set[str]]:
+    """The placeholder values ``to_table`` removed from a comparison table."""
+    meta = (table.schema.metadata or {}).get(b"nexo_placeholders")
+    return {k: set(v) for k, v in json.loads(meta).items()} if meta else {}
 
 
 #: a phone, e-mail or identifier held by more records than this is a placeholder, not personal

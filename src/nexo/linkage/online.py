@@ -38,9 +38,9 @@ def _interned(array: pa.ChunkedArray | pa.Array) -> list[Any]:
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
         values = encoded.dictionary.to_pylist()
-        indices = encoded.indices.to_numpy(zero_copy_only=False)
-        valid = encoded.indices.is_valid().to_numpy(zero_copy_only=False)
-        return [values[i] if ok else None for i, ok in zip(indices.tolist(), valid, strict=True)]
+        indices = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False).tolist()
+        valid = encoded.indices.is_valid().to_numpy(zero_copy_only=False).tolist()
+        return [values[i] if ok else None for i, ok in zip(indices, valid, strict=True)]
     return list(array.to_pylist())
 
 
@@ -88,7 +88,7 @@ class Matcher:
         if raw.num_rows != len(person_ids):
             raise ValueError("one person id per record is needed")
         table = frame.to_table(raw)
-        self.placeholders = frame.placeholders(table)
+        self.placeholders = frame.placeholders_of(table)
         self.cols: dict[str, list[Any]] = {c: _interned(table[c]) for c in frame.COLUMNS}
         self.keys = [
             RecordKey(a, s, right)

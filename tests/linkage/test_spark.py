@@ -1,0 +1,53 @@
+"""The same pipeline on Splink's Spark backend (extra ``nexo[spark]``, local mode).
+
+Runs in the default suite when pyspark is installed (``pip install -e ".[dev,spark]"``); it is
+skipped, and says so, when it is not.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from town import TOWN, person, run_id
+
+from nexo.linkage import batch, frame
+from nexo.linkage.backend import DuckDBBackend, SparkBackend
+from nexo.linkage.domain import Demographics, RecordKey
+from nexo.linkage.model import adapt_prior
+from nexo.linkage.service import default_model
+
+pytest.importorskip("pyspark", reason="the Spark backend needs: pip install 'nexo[spark]'")
+
+
+def test_spark_links_exactly_like_duckdb() -> None:
+    records = [Demographics.of(RecordKey(a, s, r), p) for a, s, r, p in TOWN]
+    records.append(  # a third copy of Camila, with a typo, for a chain of three
+        Demographics.of(
+            RecordKey("social", "beneficiaries", "B9"),
+            person(
+                "Camila", "Gonzales", "Muñoz", date(1990, 3, 8), "female", nid=run_id(17554321)
+            ),  # fmt: skip
+        )
+    )
+    table = frame.to_table(frame.raw_table(records))
+    model = adapt_prior(default_model(), len(records))
+    spark = SparkBackend(partitions=2)
+    try:
+        on_spark = batch.score(table, spark, model=model)
+    finally:
+        spark.close()
+    on_duckdb = batch.score(table, DuckDBBackend(), model=model)
+
+    def pairs(scored: batch.Scored) -> dict[tuple[int, int], float]:
+        rows = scored.pairs.to_pylist()
+        return {(r["unique_id_l"], r["unique_id_r"]): r["match_probability"] for r in rows}
+
+    spark_pairs, duck_pairs = pairs(on_spark), pairs(on_duckdb)
+    assert spark_pairs.keys() == duck_pairs.keys() and len(spark_pairs) >= 5
+    for key, p in duck_pairs.items():
+        assert spark_pairs[key] == pytest.approx(p, abs=1e-9)
+    labels = batch.cluster_table(table, on_spark).labels
+    assert labels == batch.cluster_table(table, on_duckdb).labels
+    by_id = {d.key.record_id: labels[i] for i, d in enumerate(records)}
+    assert by_id["E3"] == by_id["B5"] == by_id["B9"] and by_id["B3"] != by_id["B4"]
