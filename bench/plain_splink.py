@@ -8,49 +8,35 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
 
 import pyarrow as pa
-
-from nexo.linkage.domain import Demographics
-
-
-def _clean(value: str | None) -> str | None:
-    return value.strip().lower() or None if value else None
+import pyarrow.compute as pc
 
 
-def plain_table(records: Sequence[Demographics]) -> pa.Table:
-    """The records as a tutorial would prepare them: lower-cased text, ISO dates."""
-    cols: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "unique_id",
-            "first_name",
-            "surname",
-            "second_surname",
-            "dob",
-            "sex",
-            "national_id",
-            "city",
-            "postcode",
-            "email",
-            "phone",
-        )
-    }
-    for i, d in enumerate(records):
-        cols["unique_id"].append(i)
-        cols["first_name"].append(_clean(d.given_names))
-        cols["surname"].append(_clean(d.family_name))
-        cols["second_surname"].append(_clean(d.second_family_name))
-        cols["dob"].append(d.birth_date.isoformat() if d.birth_date else None)
-        cols["sex"].append(d.sex)
-        cols["national_id"].append(d.id_value)
-        cols["city"].append(_clean(d.locality))
-        cols["postcode"].append(_clean(d.postcode))
-        cols["email"].append(_clean(d.email))
-        cols["phone"].append(_clean(d.phone))
-    return pa.Table.from_pydict(cols)
+def _lower(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.utf8_lower(pc.utf8_trim_whitespace(column))
+
+
+def plain_table(raw: pa.Table) -> pa.Table:
+    """The records as a tutorial would prepare them: lower-cased text, ISO dates.
+
+    ``raw`` is ``nexo.linkage.frame.raw_table`` of the records: the same input Nexo gets.
+    """
+    return pa.table(
+        {
+            "unique_id": raw["unique_id"],
+            "first_name": _lower(raw["given_names"]),
+            "surname": _lower(raw["family_name"]),
+            "second_surname": _lower(raw["second_family_name"]),
+            "dob": pc.strftime(pc.cast(raw["birth_date"], pa.timestamp("s")), format="%Y-%m-%d"),
+            "sex": raw["sex"],
+            "national_id": raw["id_value"],
+            "city": _lower(raw["locality"]),
+            "postcode": _lower(raw["postcode"]),
+            "email": _lower(raw["email"]),
+            "phone": _lower(raw["phone"]),
+        }
+    )
 
 
 def run_plain_splink(table: pa.Table) -> tuple[list[int], dict[str, float]]:
