@@ -17,6 +17,8 @@ registry, before the employment service.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -33,6 +35,11 @@ DEFAULT_TRUST = ("social/beneficiaries", "employment/jobseekers")
 class Golden:
     person: dict[str, Any]  # a canonical Person as JSON (nexo.model.Person.model_validate)
     provenance: dict[str, dict[str, Any]]  # field → {agency, source, record_id, rule, ...}
+
+    @property
+    def digest(self) -> str:
+        text = json.dumps([self.person, self.provenance], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 class _Rank:

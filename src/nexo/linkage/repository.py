@@ -232,13 +232,13 @@ class MpiRepository(RepositoryBase):
                 ],
             )  # fmt: skip
 
-    def golden(self) -> dict[str, dict[str, Any]]:
+    def golden_digests(self) -> dict[str, str]:
         t = MpiGoldenRow
-        return {pid: rec for pid, rec in self.session.execute(select(t.person_id, t.record))}
+        return {pid: d for pid, d in self.session.execute(select(t.person_id, t.digest))}
 
     def write_golden(
         self,
-        rows: Sequence[tuple[str, dict[str, Any], dict[str, Any]]],
+        rows: Sequence[tuple[str, dict[str, Any], dict[str, Any], str]],
         *,
         existing: set[str],
         gone: Iterable[str],
@@ -250,9 +250,9 @@ class MpiRepository(RepositoryBase):
         for i in range(0, len(gone), IN_CHUNK):
             self.session.execute(delete(t).where(t.person_id.in_(gone[i : i + IN_CHUNK])))
         values = [
-            {"person_id": pid, "record": rec, "provenance": prov, "run_id": run_id,
-             "updated_at": at}
-            for pid, rec, prov in rows
+            {"person_id": pid, "record": rec, "provenance": prov, "digest": digest,
+             "run_id": run_id, "updated_at": at}
+            for pid, rec, prov, digest in rows
         ]  # fmt: skip
         old = [v for v in values if v["person_id"] in existing]
         new = [v for v in values if v["person_id"] not in existing]

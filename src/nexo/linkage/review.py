@@ -127,7 +127,7 @@ def _write_persons(
     rows = []
     for pid, recs in members.items():
         g = golden_record(recs, trust=trust)
-        rows.append((pid, g.person, g.provenance))
+        rows.append((pid, g.person, g.provenance, g.digest))
     repo.write_golden(
         rows, existing=existing, gone=[p for p in result.merged if p in existing],
         run_id="review", at=at,

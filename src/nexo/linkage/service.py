@@ -142,7 +142,7 @@ def run_linkage(
         records = repo.demographics()
         links = repo.links()
         decisions = repo.decisions()
-        golden_before = repo.golden()
+        golden_before = repo.golden_digests()
         version = repo.next_model_version()
     if not records:
         raise UsageError(
@@ -195,8 +195,9 @@ def run_linkage(
     golden = []
     for pid, recs in members.items():
         g = golden_record(recs, trust=cfg.source_trust)
-        if golden_before.get(pid) != g.person:
-            golden.append((pid, g.person, g.provenance))
+        digest = g.digest
+        if golden_before.get(pid) != digest:
+            golden.append((pid, g.person, g.provenance, digest))
     reviews = review_rows(scored.pairs, clustering, keys, thresholds, decisions, run_id, started)
     by_method: dict[str, int] = defaultdict(int)
     for _, _, _, method in link_rows:

@@ -120,5 +120,6 @@ class MpiGoldenRow(Base):
     )
     record: Mapped[dict[str, Any]]  # a canonical Person as JSON
     provenance: Mapped[dict[str, Any]]  # field → {agency, source, record_id, rule, updated_on}
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of record and provenance
     run_id: Mapped[str | None] = mapped_column(String(36))
     updated_at: Mapped[datetime]
