@@ -56,11 +56,11 @@ def _rows(*people: tuple[str, str]) -> list[dict[str, object]]:
 
 
 def test_clustering_never_chains_a_household_through_one_weak_link() -> None:
-    # 0 and 2 are the twins Ana and Sofía; 1 is a record with only "Vera" as given name
-    # (a swapped name) that the model scores close to both
-    rows = _rows(("ana", None), ("vera", None), ("sofia", None))
+    # 0 and 2 are the twins Ana and Sofía; 1 is a record "Ana Sofía" that agrees with both
+    rows = _rows(("ana", None), ("ana sofia", None), ("sofia", None))
     pairs = [ScoredPair(0, 1, 0.97), ScoredPair(1, 2, 0.96), ScoredPair(0, 2, 0.95)]
     out = cluster(rows, pairs, threshold=0.9)
+    assert conflict(rows[0], rows[1]) is None and conflict(rows[1], rows[2]) is None
     assert out.labels[0] == out.labels[1] != out.labels[2]
     assert [r for *_, r in out.refused] == [Conflict.GIVEN_NAMES, Conflict.GIVEN_NAMES]
 
@@ -86,6 +86,9 @@ def test_conflicts_need_verified_identifiers_or_clearly_different_given_names() 
     assert conflict(row, other | {"given": "maria"}) is None  # one given name agrees
     assert conflict(row, other | {"given": "anna"}) is None  # similar
     assert conflict(row, other | {"given": "vera", "family": "ana maria"}) is None  # swapped
+    twin_swapped = other | {"given": "vera", "family": "sofia"}
+    assert conflict(row, twin_swapped) is Conflict.GIVEN_NAMES  # her real given name differs
+    assert conflict(row, other | {"given": "paola"}) is not None  # not similar enough
     assert conflict(row, other | {"given": "sofia", "phone": "1"}) is Conflict.GIVEN_NAMES
     assert conflict(row | {"phone": "1"}, other | {"given": "pancho", "phone": "1"}) is None
 

@@ -1,11 +1,12 @@
 """The same pipeline on Splink's Spark backend (extra ``nexo[spark]``, local mode).
 
-Runs in the default suite when pyspark is installed (``pip install -e ".[dev,spark]"``); it is
-skipped, and says so, when it is not.
+Runs in the default suite: the ``dev`` extra installs pyspark, and Java 17 must be on the PATH.
+Where pyspark or Java is missing the test is skipped, and says why.
 """
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import pytest
@@ -18,6 +19,8 @@ from nexo.linkage.model import adapt_prior
 from nexo.linkage.service import default_model
 
 pytest.importorskip("pyspark", reason="the Spark backend needs: pip install 'nexo[spark]'")
+if shutil.which("java") is None:
+    pytest.skip("Spark needs Java 17 on the PATH", allow_module_level=True)
 
 
 def test_spark_links_exactly_like_duckdb() -> None:

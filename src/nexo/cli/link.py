@@ -173,7 +173,7 @@ def review(
     for it in items:
         ev = ", ".join(f"{k} {v:+.1f}" for k, v in it["evidence"].items() if v)
         table.add_row(
-            str(it["id"]), it["a"], it["b"], f"{it['match_probability']:.3f}", it["reason"], ev
+            str(it["id"]), it["a"], it["b"], f"{it['match_probability']:.6f}", it["reason"], ev
         )
     console.print(table)
 

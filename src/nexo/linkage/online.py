@@ -197,3 +197,6 @@ class Matcher:
                 best[pid] = MatchCandidate(pid, prob, self.keys[i], evidence, weight)
         ranked = sorted(best.values(), key=lambda c: (-c.match_weight, c.person_id))
         return ranked[:top_k]
+
+
+__all__ = ["MatchCandidate", "Matcher", "RecordKey"]

@@ -6,8 +6,9 @@ not. The conflicts below say "these are two persons" whatever the model's score:
 
 - both records carry a national identifier with a valid check digit, at least one verified,
   and the identifiers differ;
-- the given names are clearly different (no given name agrees, sounds alike or is similar, and
-  the names are not merely swapped with the family name) and nothing personal agrees: not the
+- the given names are clearly different (no given name agrees, sounds alike, is similar
+  (Jaro-Winkler ≥ 0.88) or is an initial of the other — for a record whose given and family
+  names are swapped, its real given names are compared) and nothing personal agrees: not the
   identifier, not the phone, not the e-mail.
 
 Clustering never joins two groups of records between which any pair conflicts, so household
@@ -23,7 +24,7 @@ from rapidfuzz.distance import JaroWinkler
 from nexo.linkage.expr import Row
 from nexo.linkage.normalise import phonetic
 
-SIMILAR_GIVEN = 0.8
+SIMILAR_GIVEN = 0.88
 
 
 class Conflict(StrEnum):
@@ -63,10 +64,13 @@ def conflict(left: Row, right: Row) -> Conflict | None:
     ):
         return Conflict.IDENTIFIER
     gl, gr = left["given"], right["given"]
-    if not gl or not gr or _given_compatible(gl, gr):
+    if not gl or not gr:
         return None
-    if left["family"] and (gl == right["family"] or gr == left["family"]):
-        return None  # given and family names swapped in one record
-    if _personal_agreement(left, right):
+    # a record with given and family names swapped: compare its real given names
+    if right["family"] and gr == left["family"]:
+        gr = right["family"]
+    elif left["family"] and gl == right["family"]:
+        gl = left["family"]
+    if _given_compatible(gl, gr) or _personal_agreement(left, right):
         return None
     return Conflict.GIVEN_NAMES
