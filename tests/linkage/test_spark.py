@@ -6,8 +6,10 @@ Where pyspark or Java is missing the test is skipped, and says why.
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 from town import TOWN, person, run_id
@@ -54,3 +56,29 @@ def test_spark_links_exactly_like_duckdb() -> None:
     assert labels == batch.cluster_table(table, on_duckdb).labels
     by_id = {d.key.record_id: labels[i] for i, d in enumerate(records)}
     assert by_id["E3"] == by_id["B5"] == by_id["B9"] and by_id["B3"] != by_id["B4"]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("NEXO_TEST_SPARK_TRAINING"),
+    reason="training on Spark takes minutes in local mode; set NEXO_TEST_SPARK_TRAINING=1",
+)
+def test_spark_trains_the_model_and_links_a_synthetic_country(country: Path) -> None:
+    from test_frame import country_records
+
+    from nexo.linkage.evaluate import accuracy
+    from nexo.linkage.service import read_truth
+
+    records = country_records(country, "cl")
+    table = frame.to_table(frame.raw_table(records))
+    spark = SparkBackend(partitions=4)
+    try:
+        scored = batch.score(
+            table, spark, training=batch.Training(u_max_pairs=3e5, em_max_pairs=None)
+        )
+    finally:
+        spark.close()
+    labels = batch.cluster_table(table, scored).labels
+    truth = read_truth(country / "truth" / "persons.csv")
+    acc = accuracy({d.key: labels[i] for i, d in enumerate(records)}, truth)
+    assert scored.model["sql_dialect"] == "spark"
+    assert acc.f1 >= 0.99
