@@ -42,6 +42,21 @@ class IngestSettings(BaseModel):
     )
 
 
+class LinkageSettings(BaseModel):
+    """Master person index (``NEXO_LINKAGE__...``); see docs/linkage.md, "Tuning"."""
+
+    backend: str = Field(default="duckdb", description="duckdb, or spark (extra nexo[spark]).")
+    link_threshold: float = Field(default=0.9, gt=0, le=1)
+    review_threshold: float = Field(default=0.3, gt=0, le=1)
+    source_trust: list[str] = Field(
+        default=["social/beneficiaries", "employment/jobseekers"],
+        description="agency/source (or agency) names, most trusted first (golden records).",
+    )
+    u_max_pairs: float = Field(default=3e6, ge=1e4)
+    em_max_pairs: float = Field(default=1.5e6, ge=1e3)
+    seed: int = 42
+
+
 class Settings(BaseSettings):
     """Runtime settings.
 
@@ -58,6 +73,8 @@ class Settings(BaseSettings):
     dci: DciSettings = Field(default_factory=DciSettings)
 
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    linkage: LinkageSettings = Field(default_factory=LinkageSettings)
 
     @property
     def effective_database_url(self) -> str:
