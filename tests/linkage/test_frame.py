@@ -32,7 +32,9 @@ def country_records(folder: Path, locale: str) -> list[Demographics]:
         mapping = load_mapping(example_mapping(name), params[name])
         mapper = RowMapper(mapping)
         fmt = mapping.spec.format
-        for row in reader_for(fmt.type)(folder / DEMO_INPUTS[name], fmt, mapper.columns, ReadInfo()):
+        for row in reader_for(fmt.type)(
+            folder / DEMO_INPUTS[name], fmt, mapper.columns, ReadInfo()
+        ):
             try:
                 mapped = mapper(row.values)
             except RowRejected:
