@@ -27,6 +27,8 @@ def _summary(s: DemoSummary) -> None:
     for (agency, source, entity), n in sorted(s.records.items()):
         table.add_row(agency, source, entity, f"{n:,}")
     console.print(table)
+    if s.linkage is not None:
+        _linkage(s)
     if s.quality is not None:
         _quality(s)
     persons = {a: n for (a, _, e), n in s.records.items() if e == "person"}
@@ -42,6 +44,23 @@ def _summary(s: DemoSummary) -> None:
         f"store: {s.database_url}",
     ]
     console.print(Panel("\n".join(lines), title="Nexo demo", expand=False))
+
+
+def _linkage(s: DemoSummary) -> None:
+    link = s.linkage
+    assert link is not None
+    methods = ", ".join(f"{m} {n:,}" for m, n in sorted(link.links_by_method.items()))
+    line = (
+        f"master person index: [bold]{link.persons:,}[/] persons from {link.records:,} records "
+        f"({methods}); review queue {link.review_queue:,}; model {link.model_source}"
+    )
+    if link.accuracy:
+        acc = link.accuracy
+        line += (
+            f"\nagainst the ground truth: precision {acc['precision']:.4f}, "
+            f"recall {acc['recall']:.4f}, F1 [bold]{acc['f1']:.4f}[/]"
+        )
+    console.print(line)
 
 
 def _quality(s: DemoSummary) -> None:

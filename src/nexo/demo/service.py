@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.adapters.service import BatchReport, Progress, ingest_file
 from nexo.adapters.spec import load_mapping
+from nexo.linkage.service import LinkSummary, run_linkage
 from nexo.quality.service import QualityOverview, run_default_quality
 from nexo.store.engine import transaction
 from nexo.store.repository import RecordRepository
@@ -45,6 +46,7 @@ class DemoSummary:
     batches: list[BatchReport] = field(default_factory=list)
     records: dict[tuple[str, str, str], int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    linkage: LinkSummary | None = None
     quality: QualityOverview | None = None
 
     @property
@@ -92,6 +94,9 @@ def run_demo(
     summary.timings["ingest"] = time.perf_counter() - t1
     with transaction(factory) as s:
         summary.records = RecordRepository(s).count_current()
+    t2 = time.perf_counter()
+    summary.linkage = run_linkage(factory, truth=folder / "truth" / "persons.csv")
+    summary.timings["linkage"] = time.perf_counter() - t2
     t2 = time.perf_counter()
     summary.quality = run_default_quality(
         factory, report_dir=home / "reports", reference_date=config.as_of
