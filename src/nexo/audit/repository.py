@@ -1,0 +1,99 @@
+"""Queries of the audit trail. Entries are only ever inserted: nothing here updates or deletes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from nexo.audit.domain import GENESIS_MAC
+from nexo.audit.tables import AuditCheckpointRow, AuditEntryRow, AuditHeadRow, AuditSubjectRow
+from nexo.store.repository import RepositoryBase
+
+HEAD_ID = 1
+
+
+class AuditRepository(RepositoryBase):
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+
+    def advance_head(self) -> tuple[int, bytes]:
+        """Reserve the next index (locking the head until commit); return it and the last chain."""
+        h = AuditHeadRow
+        stmt = update(h).where(h.id == HEAD_ID).values(size=h.size + 1).returning(h.size, h.chain)
+        row = self.session.execute(stmt).one_or_none()
+        if row is None:  # a store migrated before the head row existed
+            self.session.execute(insert(h).values(id=HEAD_ID, size=0, chain=GENESIS_MAC.hex()))
+            row = self.session.execute(stmt).one()
+        size, chain = row
+        return size - 1, bytes.fromhex(chain)
+
+    def set_head_chain(self, chain: bytes) -> None:
+        h = AuditHeadRow
+        self.session.execute(update(h).where(h.id == HEAD_ID).values(chain=chain.hex()))
+
+    def head(self) -> tuple[int, bytes]:
+        row = self.session.get(AuditHeadRow, HEAD_ID)
+        return (row.size, bytes.fromhex(row.chain)) if row else (0, GENESIS_MAC)
+
+    def insert(self, entry: dict[str, object], subjects: Sequence[str]) -> None:
+        self.session.execute(insert(AuditEntryRow), [entry])
+        if subjects:
+            idx = entry["idx"]
+            self.session.execute(
+                insert(AuditSubjectRow), [{"ref": r, "entry_idx": idx} for r in subjects]
+            )
+
+    def count(self) -> int:
+        return int(self.session.scalar(select(func.count()).select_from(AuditEntryRow)) or 0)
+
+    def entries(self, start: int = 0, end: int | None = None) -> Iterator[AuditEntryRow]:
+        t = AuditEntryRow
+        stmt = select(t).where(t.idx >= start).order_by(t.idx)
+        if end is not None:
+            stmt = stmt.where(t.idx < end)
+        yield from self.session.scalars(stmt.execution_options(yield_per=5000))
+
+    def entry(self, idx: int) -> AuditEntryRow | None:
+        return self.session.get(AuditEntryRow, idx)
+
+    def leaf_hashes(self, start: int, end: int | None = None) -> Iterator[tuple[int, str]]:
+        t = AuditEntryRow
+        stmt = select(t.idx, t.leaf_hash).where(t.idx >= start).order_by(t.idx)
+        if end is not None:
+            stmt = stmt.where(t.idx < end)
+        for idx, leaf in self.session.execute(stmt.execution_options(yield_per=20000)):
+            yield int(idx), str(leaf)
+
+    def subjects_between(self, start: int, end: int) -> dict[int, set[str]]:
+        t = AuditSubjectRow
+        out: dict[int, set[str]] = {}
+        rows = self.session.execute(
+            select(t.entry_idx, t.ref).where(t.entry_idx >= start, t.entry_idx < end)
+        )
+        for idx, ref in rows:
+            out.setdefault(idx, set()).add(ref)
+        return out
+
+    def entries_naming(self, refs: Sequence[str]) -> list[AuditEntryRow]:
+        s, e = AuditSubjectRow, AuditEntryRow
+        ids = select(s.entry_idx).where(s.ref.in_(list(refs))).distinct()
+        return list(self.session.scalars(select(e).where(e.idx.in_(ids)).order_by(e.idx)))
+
+    # ---------------------------------------------------------------- checkpoints
+
+    def checkpoints(self) -> list[AuditCheckpointRow]:
+        t = AuditCheckpointRow
+        return list(self.session.scalars(select(t).order_by(t.tree_size)))
+
+    def latest_checkpoint(self) -> AuditCheckpointRow | None:
+        t = AuditCheckpointRow
+        return self.session.scalar(select(t).order_by(t.tree_size.desc()).limit(1))
+
+    def checkpoint_at(self, size: int) -> AuditCheckpointRow | None:
+        return self.session.get(AuditCheckpointRow, size)
+
+    def add_checkpoint(self, row: AuditCheckpointRow) -> None:
+        self.session.add(row)
+        self.session.flush()
