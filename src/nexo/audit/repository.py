@@ -53,7 +53,11 @@ class AuditRepository(RepositoryBase):
         stmt = select(t).where(t.idx >= start).order_by(t.idx)
         if end is not None:
             stmt = stmt.where(t.idx < end)
-        yield from self.session.scalars(stmt.execution_options(yield_per=5000))
+        result = self.session.scalars(stmt.execution_options(yield_per=5000))
+        try:
+            yield from result
+        finally:
+            result.close()  # a reader that stops early must not leave a server cursor open
 
     def entry(self, idx: int) -> AuditEntryRow | None:
         return self.session.get(AuditEntryRow, idx)
@@ -63,8 +67,12 @@ class AuditRepository(RepositoryBase):
         stmt = select(t.idx, t.leaf_hash).where(t.idx >= start).order_by(t.idx)
         if end is not None:
             stmt = stmt.where(t.idx < end)
-        for idx, leaf in self.session.execute(stmt.execution_options(yield_per=20000)):
-            yield int(idx), str(leaf)
+        result = self.session.execute(stmt.execution_options(yield_per=20000))
+        try:
+            for idx, leaf in result:
+                yield int(idx), str(leaf)
+        finally:
+            result.close()
 
     def subjects_between(self, start: int, end: int) -> dict[int, set[str]]:
         t = AuditSubjectRow

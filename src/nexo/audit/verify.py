@@ -135,7 +135,8 @@ def verify_log(
     frontier, previous, position = Frontier(), GENESIS_MAC, 0
     bodies: dict[int, list[str]] = {}
     chunk_start = 0
-    for row in repo.entries():
+    rows = repo.entries()
+    for row in rows:
         checked = _check_entry(row, position, previous, keys.chain_key, report)
         if checked is None:
             break
@@ -155,6 +156,7 @@ def verify_log(
                 progress(position)
         if not report.ok:
             break
+    rows.close()
     if report.ok:
         _check_subjects(repo, bodies, chunk_start, position, report)
     report.entries = position

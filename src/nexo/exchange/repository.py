@@ -68,6 +68,7 @@ class ExchangeRepository(RepositoryBase):
         i, p, link, mp = PersonIdentifierRow, PersonRecordRow, MpiLinkRow, MpiPersonRow
         rows = self.session.execute(
             select(link.person_id, mp.status)
+            .select_from(i)
             .join(p, p.id == i.person_pk)
             .join(
                 link,

@@ -91,14 +91,15 @@ ConsentView = Mapping[tuple[str, str], ConsentState]
 def state_at(
     events: Iterable[ConsentEvent], at: datetime, *, known_at: datetime | None = None
 ) -> dict[tuple[str, str], ConsentState]:
-    """The consent state of one person at ``at``, from the events recorded by ``known_at``.
+    """The consent state of one person at ``at``.
 
-    ``known_at`` (default: ``at``) leaves out events recorded later, so a past decision is
-    replayed with exactly what was known when it was taken.
+    By default every recorded event counts (what we know now about that moment); ``known_at``
+    leaves out events recorded later, so a past decision is replayed with exactly what was
+    known when it was taken.
     """
-    known = known_at or at
     relevant = sorted(
-        (e for e in events if e.at <= at and e.recorded_at <= known), key=lambda e: (e.at, e.seq)
+        (e for e in events if e.at <= at and (known_at is None or e.recorded_at <= known_at)),
+        key=lambda e: (e.at, e.seq),
     )
     out: dict[tuple[str, str], ConsentState] = {}
     expiry: dict[tuple[str, str], datetime | None] = {}

@@ -1,0 +1,178 @@
+"""What the app holds for its lifetime: settings, store, policy, keys, limiter, metrics.
+
+``ApiState.run`` is the one path of an audited use case: run it in a transaction, then append
+its audit record and commit that before the response leaves. A refusal raised by the use case
+carries its own audit record, which the middleware appends with the final status.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TypeVar
+
+from fastapi import Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from nexo.api.metrics import Metrics
+from nexo.api.ratelimit import RateLimiter
+from nexo.audit import service as audit
+from nexo.audit.domain import AuditRecord, AuditUnavailable
+from nexo.audit.service import Appended, LeafCache
+from nexo.auth.domain import AuthenticationFailed, Client
+from nexo.auth.keys import KeyStore
+from nexo.auth.service import get_client
+from nexo.auth.tokens import TokenClaims
+from nexo.config import ApiSettings
+from nexo.exchange.domain import ExchangeError
+from nexo.exchange.service import Exchange
+from nexo.logging import get_logger
+from nexo.policy.decision import Requester
+from nexo.store.base import utc_now
+from nexo.store.engine import transaction
+
+T = TypeVar("T")
+log = get_logger("nexo.api")
+
+#: how long a client's record (active, rate limit) is reused before it is read again
+CLIENT_TTL_SECONDS = 2.0
+
+
+@dataclass
+class ApiState:
+    settings: ApiSettings
+    factory: sessionmaker[Session]
+    exchange: Exchange
+    clock: Callable[[], datetime] = utc_now
+    metrics: Metrics = field(default_factory=Metrics)
+    leaves: LeafCache = field(default_factory=LeafCache)
+    limiter: RateLimiter = field(init=False)
+    token_limiter: RateLimiter = field(init=False)
+    _audit_lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: dict[str, tuple[Client, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.burst)
+        self.token_limiter = RateLimiter(1.0, 10)
+
+    @property
+    def keys(self) -> KeyStore:
+        return self.exchange.keys
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # ------------------------------------------------------------ clients
+
+    def requester(self, session: Session, claims: TokenClaims) -> Requester:
+        """The token's client, checked to be still active (at most CLIENT_TTL_SECONDS old)."""
+        cached = self._clients.get(claims.client_id)
+        now = time.monotonic()
+        if cached is None or now - cached[1] > CLIENT_TTL_SECONDS:
+            client = get_client(session, claims.client_id)
+            if client is None:
+                self._clients.pop(claims.client_id, None)
+                raise AuthenticationFailed("the client of this token no longer exists")
+            self._clients[claims.client_id] = (client, now)
+            self.limiter.configure(client.client_id, client.rate_per_second, client.burst)
+        else:
+            client = cached[0]
+        if not client.active or client.agency != claims.agency:
+            raise AuthenticationFailed(
+                "the client of this token is disabled",
+                hint="ask the Nexo operator to enable the client",
+            )
+        return Requester(client.client_id, client.agency)
+
+    # ------------------------------------------------------------ audit
+
+    def append(self, record: AuditRecord, session: Session | None = None) -> Appended | None:
+        """Append and commit one audit entry (or add it to ``session``); None if audit is off."""
+        if not self.settings.audit:
+            return None
+        try:
+            with self._audit_lock:
+                if session is not None:
+                    appended = self._append(session, record)
+                else:
+                    with transaction(self.factory) as s:
+                        appended = self._append(s, record)
+        except Exception as e:
+            self.metrics.audit_failures.inc()
+            log.exception("audit append failed")
+            raise AuditUnavailable(
+                "the request was not carried out because its audit entry could not be written",
+                hint="retry later; the operator should check the store",
+            ) from e
+        self.metrics.audit.labels(record.decision).inc()
+        return appended
+
+    def _append(self, session: Session, record: AuditRecord) -> Appended:
+        return audit.append(
+            session,
+            keys=self.keys,
+            record=record,
+            at=utc_now(),
+            origin=self.settings.origin,
+            checkpoint_every=self.settings.checkpoint_every,
+        )
+
+    def run(
+        self, request: Request, work: Callable[[Session], tuple[T, AuditRecord]], *, write: bool
+    ) -> T:
+        """Run a use case; its audit entry is committed before this returns.
+
+        Reads run in their own transaction and the entry is appended after it; a use case that
+        writes (``write=True``) commits its change and its audit entry together.
+        """
+        try:
+            if write:
+                lock = self._audit_lock if self.settings.audit else nullcontext()
+                with lock, transaction(self.factory) as s:
+                    result, record = work(s)
+                    appended = self._append_in(request, s, record)
+            else:
+                with transaction(self.factory) as s:
+                    result, record = work(s)
+                appended = self._append_in(request, None, record)
+        except ExchangeError as e:
+            if e.audit is not None:
+                request.state.audit = e.audit
+            raise
+        if appended is not None:
+            request.state.audit_index = appended.index
+        return result
+
+    def _append_in(
+        self, request: Request, session: Session | None, record: AuditRecord
+    ) -> Appended | None:
+        record = replace(
+            record,
+            action=action_of(request),
+            status=200,
+            request_id=getattr(request.state, "request_id", None),
+        )
+        if session is None:
+            return self.append(record)
+        if not self.settings.audit:
+            return None
+        try:
+            appended = self._append(session, record)
+        except Exception as e:
+            self.metrics.audit_failures.inc()
+            raise AuditUnavailable(
+                "the change was not made because its audit entry could not be written",
+                hint="retry later; the operator should check the store",
+            ) from e
+        self.metrics.audit.labels(record.decision).inc()
+        return appended
+
+
+def action_of(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", None) or "(no route)"
+    return f"{request.method} {path}"
