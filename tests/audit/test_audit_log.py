@@ -32,7 +32,8 @@ def _fill(factory: sessionmaker[Session], keys: KeyStore, n: int = 12) -> None:
                 kind="request", action="GET /v1/persons/{person_id}",
                 decision="deny" if i % 3 == 0 else "allow", client_id=f"c{i % 2}",
                 agency="social", purpose="benefit-eligibility",
-                subjects=(keys.subject_ref(f"person-{i % 4}"),), fields=("social:person.family_name",),
+                subjects=(keys.subject_ref(f"person-{i % 4}"),),
+                fields=("social:person.family_name",),
             )  # fmt: skip
             service.append(s, keys=keys, record=record, at=T0 + timedelta(seconds=i),
                            checkpoint_every=5)  # fmt: skip

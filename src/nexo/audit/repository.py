@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
@@ -48,7 +48,9 @@ class AuditRepository(RepositoryBase):
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(AuditEntryRow)) or 0)
 
-    def entries(self, start: int = 0, end: int | None = None) -> Iterator[AuditEntryRow]:
+    def entries(
+        self, start: int = 0, end: int | None = None
+    ) -> Generator[AuditEntryRow, None, None]:
         t = AuditEntryRow
         stmt = select(t).where(t.idx >= start).order_by(t.idx)
         if end is not None:
