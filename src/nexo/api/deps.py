@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from nexo.api.problems import RateLimited
 from nexo.api.state import ApiState
 from nexo.auth.domain import AuthenticationFailed, Scope, ScopeMissing
-from nexo.auth.tokens import TokenClaims, verify_access_token
+from nexo.auth.tokens import TokenClaims
 from nexo.exchange.matching import Matcher
 from nexo.policy.decision import Requester
 
@@ -46,12 +46,7 @@ def require(scope: Scope) -> Callable[..., Awaitable[TokenClaims]]:
                 "this endpoint needs a bearer token",
                 hint="send 'Authorization: Bearer <token>'; get a token from POST /oauth/token",
             )
-        claims = verify_access_token(
-            api.keys,
-            credentials.credentials,
-            issuer=api.settings.issuer,
-            audience=api.settings.audience,
-        )
+        claims = api.verify_token(credentials.credentials)
         request.state.client = Requester(claims.client_id, claims.agency)
         if scope.value not in claims.scopes:
             raise ScopeMissing(

@@ -26,7 +26,7 @@ from nexo.audit.service import Appended, LeafCache
 from nexo.auth.domain import AuthenticationFailed, Client
 from nexo.auth.keys import KeyStore
 from nexo.auth.service import get_client
-from nexo.auth.tokens import TokenClaims
+from nexo.auth.tokens import TokenClaims, verify_access_token
 from nexo.config import ApiSettings
 from nexo.exchange.domain import ExchangeError
 from nexo.exchange.service import Exchange
@@ -40,6 +40,8 @@ log = get_logger("nexo.api")
 
 #: how long a client's record (active, rate limit) is reused before it is read again
 CLIENT_TTL_SECONDS = 2.0
+#: verified tokens remembered (cleared when full)
+TOKEN_CACHE_SIZE = 10_000
 
 
 @dataclass
@@ -54,6 +56,7 @@ class ApiState:
     token_limiter: RateLimiter = field(init=False)
     _audit_lock: threading.Lock = field(default_factory=threading.Lock)
     _clients: dict[str, tuple[Client, float]] = field(default_factory=dict)
+    _tokens: dict[str, TokenClaims] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.burst)
@@ -67,6 +70,19 @@ class ApiState:
         return self.clock()
 
     # ------------------------------------------------------------ clients
+
+    def verify_token(self, token: str) -> TokenClaims:
+        """Verify a bearer token; a token seen before skips the signature check until it
+        expires (the client's status is still checked on every request)."""
+        claims = self._tokens.get(token)
+        if claims is None or claims.expires_at <= time.time():
+            claims = verify_access_token(
+                self.keys, token, issuer=self.settings.issuer, audience=self.settings.audience
+            )
+            if len(self._tokens) >= TOKEN_CACHE_SIZE:
+                self._tokens.clear()
+            self._tokens[token] = claims
+        return claims
 
     def requester(self, session: Session, claims: TokenClaims) -> Requester:
         """The token's client, checked to be still active (at most CLIENT_TTL_SECONDS old)."""

@@ -4,14 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from nexo.audit.domain import GENESIS_MAC
 from nexo.audit.tables import AuditCheckpointRow, AuditEntryRow, AuditHeadRow, AuditSubjectRow
+from nexo.store.base import Base
 from nexo.store.repository import RepositoryBase
 
 HEAD_ID = 1
+
+
+def _t(row: type[Base]) -> Table:
+    table = row.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_HEAD = _t(AuditHeadRow)
+_ADVANCE = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID)
+    .values(size=_HEAD.c.size + 1)
+    .returning(_HEAD.c.size, _HEAD.c.chain)
+)
+_SET_CHAIN = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(chain=bindparam("chain"))
+_INSERT_ENTRY = insert(_t(AuditEntryRow))
+_INSERT_SUBJECT = insert(_t(AuditSubjectRow))
 
 
 class AuditRepository(RepositoryBase):
@@ -38,12 +57,11 @@ class AuditRepository(RepositoryBase):
         return (row.size, bytes.fromhex(row.chain)) if row else (0, GENESIS_MAC)
 
     def insert(self, entry: dict[str, object], subjects: Sequence[str]) -> None:
-        self.session.execute(insert(AuditEntryRow), [entry])
+        conn = self.session.connection()
+        conn.execute(_INSERT_ENTRY, entry)
         if subjects:
             idx = entry["idx"]
-            self.session.execute(
-                insert(AuditSubjectRow), [{"ref": r, "entry_idx": idx} for r in subjects]
-            )
+            conn.execute(_INSERT_SUBJECT, [{"ref": r, "entry_idx": idx} for r in subjects])
 
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(AuditEntryRow)) or 0)

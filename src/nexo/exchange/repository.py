@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from nexo.linkage.repository import MpiRepository, RecordKey
@@ -49,7 +49,7 @@ PERSON_COLUMNS = (
 
 
 def _keys_clause(table: Any, keys: Sequence[RecordKey]) -> Any:
-    c = table.__table__.c
+    c = table.c
     return or_(
         *(
             and_(c.agency == k.agency, c.source == k.source, c.record_id == k.record_id)
@@ -58,51 +58,66 @@ def _keys_clause(table: Any, keys: Sequence[RecordKey]) -> Any:
     )
 
 
+def _t(row: type[Base]) -> Table:
+    table = row.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+IDENT, P, LINK, MP = _t(PersonIdentifierRow), _t(PersonRecordRow), _t(MpiLinkRow), _t(MpiPersonRow)
+_BY_IDENTIFIER = (
+    select(LINK.c.person_id, MP.c.status)
+    .select_from(IDENT)
+    .join(P, P.c.id == IDENT.c.person_pk)
+    .join(
+        LINK,
+        and_(
+            LINK.c.agency == P.c.agency,
+            LINK.c.source == P.c.source,
+            LINK.c.record_id == P.c.record_id,
+        ),
+    )
+    .join(MP, MP.c.person_id == LINK.c.person_id)
+    .where(IDENT.c.scheme == bindparam("scheme"), IDENT.c.value == bindparam("value"))
+)
+_PERSON = select(MP.c.status, MP.c.merged_into).where(MP.c.person_id == bindparam("pid"))
+
+
 class ExchangeRepository(RepositoryBase):
+    """Reads on the request path, in Core SQL on the session's connection (they run on every
+    request; the ORM layer would double their cost)."""
+
     def __init__(self, session: Session) -> None:
         super().__init__(session)
         self.mpi = MpiRepository(session)
 
     def persons_with_identifier(self, scheme: str, value: str) -> set[str]:
         """Person ids of every current record carrying the identifier."""
-        i, p, link, mp = PersonIdentifierRow, PersonRecordRow, MpiLinkRow, MpiPersonRow
-        rows = self.session.execute(
-            select(link.person_id, mp.status)
-            .select_from(i)
-            .join(p, p.id == i.person_pk)
-            .join(
-                link,
-                and_(
-                    link.agency == p.agency,
-                    link.source == p.source,
-                    link.record_id == p.record_id,
-                ),
-            )
-            .join(mp, mp.person_id == link.person_id)
-            .where(i.scheme == scheme, i.value == value)
-        )
+        rows = self.session.connection().execute(_BY_IDENTIFIER, {"scheme": scheme, "value": value})
         out: set[str] = set()
         for person_id, status in rows:
             out.add(self.mpi.resolve(person_id) if status == "merged" else person_id)
         return out
 
     def current_person_id(self, person_id: str) -> str | None:
-        """The person id in use now (following merges), or None if it was never issued."""
-        row = self.session.get(MpiPersonRow, person_id)
+        """The person id in use now (following merges), or None if none is active."""
+        conn = self.session.connection()
+        row = conn.execute(_PERSON, {"pid": person_id}).one_or_none()
         if row is None:
             return None
-        resolved = self.mpi.resolve(person_id) if row.status == "merged" else person_id
-        final = self.session.get(MpiPersonRow, resolved)
-        return resolved if final is not None and final.status == "active" else None
+        if row.status == "merged":
+            person_id = self.mpi.resolve(person_id)
+            row = conn.execute(_PERSON, {"pid": person_id}).one_or_none()
+        return person_id if row is not None and row.status == "active" else None
 
     def records_of(self, person_ids: Iterable[str]) -> dict[str, list[RecordKey]]:
         ids = sorted(set(person_ids))
         out: dict[str, list[RecordKey]] = defaultdict(list)
-        t = MpiLinkRow
+        conn = self.session.connection()
         for n in range(0, len(ids), IN_CHUNK):
-            rows = self.session.execute(
-                select(t.person_id, t.agency, t.source, t.record_id).where(
-                    t.person_id.in_(ids[n : n + IN_CHUNK])
+            rows = conn.execute(
+                select(LINK.c.person_id, LINK.c.agency, LINK.c.source, LINK.c.record_id).where(
+                    LINK.c.person_id.in_(ids[n : n + IN_CHUNK])
                 )
             )
             for pid, agency, source, rid in rows:
@@ -116,18 +131,15 @@ class ExchangeRepository(RepositoryBase):
     ) -> list[dict[str, Any]]:
         if not keys:
             return []
-        p = PersonRecordRow
-        cols = [p.id, p.agency, *(getattr(p, c) for c in PERSON_COLUMNS)]
-        rows = [
-            dict(r._mapping)
-            for r in self.session.execute(select(*cols).where(_keys_clause(p, keys)))
-        ]
+        conn = self.session.connection()
+        cols = [P.c.id, P.c.agency, *(P.c[c] for c in PERSON_COLUMNS)]
+        query = select(*cols).where(_keys_clause(P, keys))
+        rows = [dict(r._mapping) for r in conn.execute(query)]
         if with_identifiers and rows:
-            i = PersonIdentifierRow
             idents: dict[int, list[dict[str, Any]]] = defaultdict(list)
-            found = self.session.execute(
-                select(i.person_pk, i.scheme, i.value, i.verified).where(
-                    i.person_pk.in_([r["id"] for r in rows])
+            found = conn.execute(
+                select(IDENT.c.person_pk, IDENT.c.scheme, IDENT.c.value, IDENT.c.verified).where(
+                    IDENT.c.person_pk.in_([r["id"] for r in rows])
                 )
             )
             for pk, scheme, value, verified in found:
@@ -138,17 +150,15 @@ class ExchangeRepository(RepositoryBase):
 
     def facts(self, entity: str, keys: Sequence[RecordKey]) -> list[dict[str, Any]]:
         """Current fact records of one entity type that name one of the person records."""
-        table = FACT_TABLES[entity]
-        c = table.__table__.c
+        table = _t(FACT_TABLES[entity])
+        c = table.c
         by_agency: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         for k in keys:
             by_agency[k.agency][k.record_id].add(k.source)
         out: list[dict[str, Any]] = []
         for agency, ids in by_agency.items():
-            rows = self.session.execute(
-                select(table.__table__).where(
-                    c.agency == agency, c.person_record_id.in_(sorted(ids))
-                )
+            rows = self.session.connection().execute(
+                select(table).where(c.agency == agency, c.person_record_id.in_(sorted(ids)))
             )
             for r in rows:
                 m = dict(r._mapping)
