@@ -22,6 +22,7 @@ from conftest import Api, make_api
 from nexo.store.engine import make_engine, session_factory
 from nexo.store.migrate import upgrade
 
+PROBLEM = "application/problem+json"
 EXAMPLES = int(os.environ.get("NEXO_SCHEMATHESIS_EXAMPLES", "10"))
 
 
@@ -54,8 +55,8 @@ def test_no_generated_request_causes_a_server_error(fuzzed: Api, mode: Generatio
             seen.add(response.status_code)
             assert response.status_code < 500, (case.method, case.formatted_path, response.text)
             if response.status_code >= 400 and case.formatted_path.startswith(("/v1", "/oauth")):
-                assert response.headers["content-type"] in ("application/problem+json",
-                                                            ["application/problem+json"])  # fmt: skip
+                kind = response.headers["content-type"]
+                assert kind in (PROBLEM, [PROBLEM]), response.text
 
         try:
             check()
