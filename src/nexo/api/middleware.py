@@ -124,8 +124,13 @@ class _Exchange:
             code, detail = "server-error", "the request failed on the server"
             hint = "retry later; report the request_id to the operator if it persists"
         status = PROBLEMS[code][0]
-        await self._send({"type": "http.response.start", "status": status,
-                          "headers": [(b"content-type", PROBLEM_TYPE.encode())]})  # fmt: skip
+        await self._send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", PROBLEM_TYPE.encode())],
+            }
+        )
         body = _problem_bytes(code, detail, self.request_id, hint)
         await self._send({"type": "http.response.body", "body": body})
 

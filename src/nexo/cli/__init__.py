@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from nexo.cli import db, demo, ingest, mapping, synth  # noqa: F401  (register commands)
+from nexo.cli import (  # noqa: F401  (register commands)
+    audit,
+    clients,
+    consent,
+    db,
+    demo,
+    ingest,
+    mapping,
+    policy,
+    serve,
+    synth,
+)
 from nexo.cli.app import app
 from nexo.cli.compat import click_exceptions as click
 from nexo.cli.render import error

@@ -75,19 +75,36 @@ def seed_mpi_from_identifiers(session: Session, *, now: datetime) -> SeedReport:
             pid = "nx" + uuid.uuid4().hex[:20]
             person_of_root[root] = pid
             persons.append(
-                {"person_id": pid, "status": "active", "merged_into": None,
-                 "created_at": now, "updated_at": now}
-            )  # fmt: skip
+                {
+                    "person_id": pid,
+                    "status": "active",
+                    "merged_into": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
             events.append(
-                {"kind": "created", "person_id": pid, "other_person_id": None, "run_id": RUN_ID,
-                 "at": now, "detail": {"by": "identifier seed (a stand-in, not linkage)"}}
-            )  # fmt: skip
+                {
+                    "kind": "created",
+                    "person_id": pid,
+                    "other_person_id": None,
+                    "run_id": RUN_ID,
+                    "at": now,
+                    "detail": {"by": "identifier seed (a stand-in, not linkage)"},
+                }
+            )
         links.append(
-            {"person_id": person_of_root[root], "agency": r.agency, "source": r.source,
-             "record_id": r.record_id, "match_probability": 1.0,
-             "method": "deterministic" if r.id in grouped else "singleton",
-             "run_id": RUN_ID, "linked_at": now}
-        )  # fmt: skip
+            {
+                "person_id": person_of_root[root],
+                "agency": r.agency,
+                "source": r.source,
+                "record_id": r.record_id,
+                "match_probability": 1.0,
+                "method": "deterministic" if r.id in grouped else "singleton",
+                "run_id": RUN_ID,
+                "linked_at": now,
+            }
+        )
     for table, rows in ((MpiPersonRow, persons), (MpiLinkRow, links), (MpiEventRow, events)):
         for n in range(0, len(rows), CHUNK):
             session.execute(insert(table), rows[n : n + CHUNK])

@@ -117,9 +117,13 @@ def _screen(
             )
     if denial is not None:
         record = audit_record(
-            exchange, requester=requester, purpose=purpose, decisions=[], subjects=subjects,
+            exchange,
+            requester=requester,
+            purpose=purpose,
+            decisions=[],
+            subjects=subjects,
             denial=denial,
-        )  # fmt: skip
+        )
         _fail(AccessDenied(denial, hint="GET /v1/agreements lists what you may ask"), record)
     return in_force
 
@@ -181,9 +185,15 @@ def authorise(
     subject = Subject(current, frozenset(k.agency for k in records))
     in_force, _ = screen(exchange.policy, requester=requester, purpose=purpose, at=at)
     decision = _decide(
-        session, exchange, requester=requester, purpose=purpose, subject=subject, at=at,
-        requested=requested, in_force=in_force,
-    )  # fmt: skip
+        session,
+        exchange,
+        requester=requester,
+        purpose=purpose,
+        subject=subject,
+        at=at,
+        requested=requested,
+        in_force=in_force,
+    )
     return decision, records
 
 
@@ -263,9 +273,15 @@ def search_by_identifier(
         keys = records.get(pid, [])
         subject = Subject(pid, frozenset(k.agency for k in keys))
         d = _decide(
-            session, exchange, requester=requester, purpose=purpose, subject=subject, at=at,
-            requested=None, in_force=in_force,
-        )  # fmt: skip
+            session,
+            exchange,
+            requester=requester,
+            purpose=purpose,
+            subject=subject,
+            at=at,
+            requested=None,
+            in_force=in_force,
+        )
         decisions.append(d)
         if not d.allowed:
             continue
@@ -276,9 +292,14 @@ def search_by_identifier(
         hits.append({"person_id": pid, "records": view})
     effect = "allow" if hits or not candidates else "deny"
     record = audit_record(
-        exchange, requester=requester, purpose=purpose, decisions=decisions,
-        subjects=[query, *sorted(candidates)], fields=frozenset(shown), decision=effect,
-    )  # fmt: skip
+        exchange,
+        requester=requester,
+        purpose=purpose,
+        decisions=decisions,
+        subjects=[query, *sorted(candidates)],
+        fields=frozenset(shown),
+        decision=effect,
+    )
     return hits, record
 
 
@@ -295,23 +316,36 @@ def person_view(
     """The person's records from every agency, reduced to what the agreements allow."""
     _screen(exchange, requester, purpose, at, requested, [person_id])
     decision, records = authorise(
-        session, exchange=exchange, requester=requester, purpose=purpose, person_id=person_id,
-        requested=requested, at=at,
-    )  # fmt: skip
+        session,
+        exchange=exchange,
+        requester=requester,
+        purpose=purpose,
+        person_id=person_id,
+        requested=requested,
+        at=at,
+    )
     data_refs = frozenset(r for r in decision.allowed if r.entity != ANSWER)
     if not data_refs:
         record = audit_record(
-            exchange, requester=requester, purpose=purpose, decisions=[decision],
-            subjects=[person_id], decision="deny",
-        )  # fmt: skip
+            exchange,
+            requester=requester,
+            purpose=purpose,
+            decisions=[decision],
+            subjects=[person_id],
+            decision="deny",
+        )
         _fail(_refuse(exchange, requester, decision, records), record)
     repo = ExchangeRepository(session)
     view, shown = minimise(_load_facts(repo, records, _entities(data_refs)), data_refs)
     record = audit_record(
-        exchange, requester=requester, purpose=purpose, decisions=[decision],
-        subjects=[decision.person_id or person_id], fields=shown,
+        exchange,
+        requester=requester,
+        purpose=purpose,
+        decisions=[decision],
+        subjects=[decision.person_id or person_id],
+        fields=shown,
         decision="partial" if decision.withheld else "allow",
-    )  # fmt: skip
+    )
     payload = {
         "person_id": decision.person_id,
         "records": view,
@@ -334,21 +368,35 @@ def verify(
     requested = answer_refs(question.name, exchange.policy.agencies())
     _screen(exchange, requester, purpose, at, requested, [person_id])
     decision, records = authorise(
-        session, exchange=exchange, requester=requester, purpose=purpose, person_id=person_id,
-        requested=requested, at=at,
-    )  # fmt: skip
+        session,
+        exchange=exchange,
+        requester=requester,
+        purpose=purpose,
+        person_id=person_id,
+        requested=requested,
+        at=at,
+    )
     if not decision.allowed:
         record = audit_record(
-            exchange, requester=requester, purpose=purpose, decisions=[decision],
-            subjects=[person_id], decision="deny",
-        )  # fmt: skip
+            exchange,
+            requester=requester,
+            purpose=purpose,
+            decisions=[decision],
+            subjects=[person_id],
+            decision="deny",
+        )
         _fail(_refuse(exchange, requester, decision, records), record)
     facts = _load_facts(ExchangeRepository(session), records, _entities(decision.allowed))
     result = answer(question, facts)
     record = audit_record(
-        exchange, requester=requester, purpose=purpose, decisions=[decision],
-        subjects=[decision.person_id or person_id], fields=decision.allowed, decision="allow",
-    )  # fmt: skip
+        exchange,
+        requester=requester,
+        purpose=purpose,
+        decisions=[decision],
+        subjects=[decision.person_id or person_id],
+        fields=decision.allowed,
+        decision="allow",
+    )
     return result, record
 
 
@@ -365,9 +413,13 @@ def match_demographics(
     in_force = _screen(exchange, requester, purpose, at, None, [])
     if exchange.matcher is None:
         record = audit_record(
-            exchange, requester=requester, purpose=purpose, decisions=[], subjects=[],
+            exchange,
+            requester=requester,
+            purpose=purpose,
+            decisions=[],
+            subjects=[],
             decision="error",
-        )  # fmt: skip
+        )
         _fail(
             MatcherUnavailable(
                 "demographic search is not available: no person matcher is configured",
@@ -391,14 +443,24 @@ def match_demographics(
         keys = records.get(c.person_id, [])
         subject = Subject(c.person_id, frozenset(k.agency for k in keys))
         d = _decide(
-            session, exchange, requester=requester, purpose=purpose, subject=subject, at=at,
-            requested=None, in_force=in_force,
-        )  # fmt: skip
+            session,
+            exchange,
+            requester=requester,
+            purpose=purpose,
+            subject=subject,
+            at=at,
+            requested=None,
+            in_force=in_force,
+        )
         decisions.append(d)
         if d.allowed and c.person_id not in {h["person_id"] for h in hits}:
             hits.append({"person_id": c.person_id, "probability": round(c.probability, 4)})
     record = audit_record(
-        exchange, requester=requester, purpose=purpose, decisions=decisions,
-        subjects=sorted(ids), decision="allow" if hits or not found else "deny",
-    )  # fmt: skip
+        exchange,
+        requester=requester,
+        purpose=purpose,
+        decisions=decisions,
+        subjects=sorted(ids),
+        decision="allow" if hits or not found else "deny",
+    )
     return hits, record

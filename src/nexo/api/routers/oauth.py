@@ -77,9 +77,15 @@ def token(
 
     def work(s: Session) -> tuple[TokenRead, AuditRecord]:
         client = _authenticate(
-            s, basic, client_id, client_secret, client_assertion_type, client_assertion,
-            audiences, now,
-        )  # fmt: skip
+            s,
+            basic,
+            client_id,
+            client_secret,
+            client_assertion_type,
+            client_assertion,
+            audiences,
+            now,
+        )
         request.state.client = Requester(client.client_id, client.agency)
         issued = service.issue_token(
             api.keys,

@@ -113,13 +113,25 @@ def person(
     request: Request,
     claims: Claims,
     person_id: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")],
-    purpose: Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.\-]*$",
-                                  description="Why you ask (GET /v1/purposes).")],
-    fields: Annotated[str | None, Query(max_length=2000, pattern=r"^[a-z0-9_.:,\- ]*$",
-                                        description="Comma-separated: agency:entity.field, "
-                                        "agency:entity or entity.field (default: all allowed)."
-                                        )] = None,
-) -> PersonRead:  # fmt: skip
+    purpose: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=64,
+            pattern=r"^[a-z0-9][a-z0-9_.\-]*$",
+            description="Why you ask (GET /v1/purposes).",
+        ),
+    ],
+    fields: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            pattern=r"^[a-z0-9_.:,\- ]*$",
+            description="Comma-separated: agency:entity.field, "
+            "agency:entity or entity.field (default: all allowed).",
+        ),
+    ] = None,
+) -> PersonRead:
     """Facts from both agencies (person, registrations, episodes, programmes, enrolments,
     household), keeping only the fields agreements in force grant for the purpose."""
     api = api_state(request)
