@@ -47,9 +47,14 @@ class Api:
             client = auth.get_client(s, client_id)
         assert client is not None
         issued = auth.issue_token(
-            self.keys, client=client, scope=scope, issuer="nexo", audience="nexo-api",
-            now=utc_now(), ttl=timedelta(minutes=5),
-        )  # fmt: skip
+            self.keys,
+            client=client,
+            scope=scope,
+            issuer="nexo",
+            audience="nexo-api",
+            now=utc_now(),
+            ttl=timedelta(minutes=5),
+        )
         return issued.token
 
     def headers(self, client_id: str, scope: str | None = None) -> dict[str, str]:
@@ -61,9 +66,14 @@ def add_clients(factory: sessionmaker[Session]) -> dict[str, str]:
     with transaction(factory) as s:
         for cid, agency in (("soc", "social"), ("pes", "employment"), ("tax", "tax")):
             _, secret = auth.add_client(
-                s, client_id=f"{cid}-client", agency=agency, scopes=ALL_SCOPES,
-                rate_per_second=1000, burst=1000, now=utc_now(),
-            )  # fmt: skip
+                s,
+                client_id=f"{cid}-client",
+                agency=agency,
+                scopes=ALL_SCOPES,
+                rate_per_second=1000,
+                burst=1000,
+                now=utc_now(),
+            )
             assert secret
             out[f"{cid}-client"] = secret
     return out

@@ -66,9 +66,13 @@ def _person(given: str, family: str, born: date, value: str, verified: bool = Tr
 
 def _write(s: Session, agency: str, source: str, *records: NewRecord) -> None:
     RecordRepository(s).write(
-        agency=agency, source=source, batch_id="test", mapping_version="1",
-        received_at=T0, records=list(records),
-    )  # fmt: skip
+        agency=agency,
+        source=source,
+        batch_id="test",
+        mapping_version="1",
+        received_at=T0,
+        records=list(records),
+    )
 
 
 @dataclass(frozen=True)
@@ -80,48 +84,113 @@ def build_world(factory: sessionmaker[Session]) -> World:
     P, R = EntityType.PERSON, NewRecord.of
     with transaction(factory) as s:
         _write(
-            s, "employment", "jobseekers",
+            s,
+            "employment",
+            "jobseekers",
             R(P, "E1", _person("Ana", "Rojas", date(1990, 5, 17), RUN_A)),
             R(P, "E2", _person("Berta", "Diaz", date(1985, 1, 2), RUN_B)),
             R(P, "E4", _person("Dora", "Vega", date(1999, 9, 9), RUN_D, verified=False)),
-            R(EntityType.JOB_SEEKER_REGISTRATION, "R1", JobSeekerRegistration(
-                person_record_id="E1", start_date=date(2026, 2, 1),
-                status=RegistrationStatus.ACTIVE, office_code="O-12")),
-            R(EntityType.JOB_SEEKER_REGISTRATION, "R2", JobSeekerRegistration(
-                person_record_id="E2", start_date=date(2025, 1, 1), end_date=date(2025, 6, 30),
-                status=RegistrationStatus.PLACED)),
-        )  # fmt: skip
+            R(
+                EntityType.JOB_SEEKER_REGISTRATION,
+                "R1",
+                JobSeekerRegistration(
+                    person_record_id="E1",
+                    start_date=date(2026, 2, 1),
+                    status=RegistrationStatus.ACTIVE,
+                    office_code="O-12",
+                ),
+            ),
+            R(
+                EntityType.JOB_SEEKER_REGISTRATION,
+                "R2",
+                JobSeekerRegistration(
+                    person_record_id="E2",
+                    start_date=date(2025, 1, 1),
+                    end_date=date(2025, 6, 30),
+                    status=RegistrationStatus.PLACED,
+                ),
+            ),
+        )
         _write(
-            s, "employment", "episodes",
-            R(EntityType.EMPLOYMENT_EPISODE, "EP1", EmploymentEpisode(
-                person_record_id="E1", person_source="jobseekers", start_date=date(2025, 1, 1),
-                end_date=date(2026, 1, 31), employer_name="Acme", monthly_wage=Decimal("500000"),
-                currency="CLP")),
-        )  # fmt: skip
+            s,
+            "employment",
+            "episodes",
+            R(
+                EntityType.EMPLOYMENT_EPISODE,
+                "EP1",
+                EmploymentEpisode(
+                    person_record_id="E1",
+                    person_source="jobseekers",
+                    start_date=date(2025, 1, 1),
+                    end_date=date(2026, 1, 31),
+                    employer_name="Acme",
+                    monthly_wage=Decimal("500000"),
+                    currency="CLP",
+                ),
+            ),
+        )
         _write(
-            s, "employment", "programmes",
-            R(EntityType.PROGRAMME_PARTICIPATION, "PP1", ProgrammeParticipation(
-                person_record_id="E2", person_source="jobseekers", start_date=date(2025, 2, 1),
-                programme_type=ProgrammeType.TRAINING, status=ParticipationStatus.COMPLETED)),
-        )  # fmt: skip
+            s,
+            "employment",
+            "programmes",
+            R(
+                EntityType.PROGRAMME_PARTICIPATION,
+                "PP1",
+                ProgrammeParticipation(
+                    person_record_id="E2",
+                    person_source="jobseekers",
+                    start_date=date(2025, 2, 1),
+                    programme_type=ProgrammeType.TRAINING,
+                    status=ParticipationStatus.COMPLETED,
+                ),
+            ),
+        )
         _write(
-            s, "social", "beneficiaries",
+            s,
+            "social",
+            "beneficiaries",
             R(P, "S1", _person("Ana", "Rojas", date(1990, 5, 17), RUN_A)),
             R(P, "S3", _person("Carla", "Mora", date(1970, 7, 7), RUN_C)),
             R(EntityType.HOUSEHOLD, "H1", Household(registered_on=date(2020, 1, 1), size=3)),
-            R(EntityType.HOUSEHOLD_MEMBERSHIP, "M1", HouseholdMembership(
-                household_id="H1", person_record_id="S1", relationship=Relationship.HEAD)),
-        )  # fmt: skip
+            R(
+                EntityType.HOUSEHOLD_MEMBERSHIP,
+                "M1",
+                HouseholdMembership(
+                    household_id="H1", person_record_id="S1", relationship=Relationship.HEAD
+                ),
+            ),
+        )
         _write(
-            s, "social", "benefit-events",
-            R(EntityType.BENEFIT_ENROLMENT, "BE1", BenefitEnrolment(
-                person_record_id="S1", person_source="beneficiaries", start_date=date(2026, 1, 1),
-                programme_code="income-support", means_tested=True, status=BenefitStatus.ACTIVE,
-                monthly_amount=Decimal("120000"), currency="CLP")),
-            R(EntityType.BENEFIT_ENROLMENT, "BE3", BenefitEnrolment(
-                person_record_id="S3", person_source="beneficiaries", start_date=date(2019, 1, 1),
-                programme_code="child-allowance", means_tested=False, status=BenefitStatus.ACTIVE)),
-        )  # fmt: skip
+            s,
+            "social",
+            "benefit-events",
+            R(
+                EntityType.BENEFIT_ENROLMENT,
+                "BE1",
+                BenefitEnrolment(
+                    person_record_id="S1",
+                    person_source="beneficiaries",
+                    start_date=date(2026, 1, 1),
+                    programme_code="income-support",
+                    means_tested=True,
+                    status=BenefitStatus.ACTIVE,
+                    monthly_amount=Decimal("120000"),
+                    currency="CLP",
+                ),
+            ),
+            R(
+                EntityType.BENEFIT_ENROLMENT,
+                "BE3",
+                BenefitEnrolment(
+                    person_record_id="S3",
+                    person_source="beneficiaries",
+                    start_date=date(2019, 1, 1),
+                    programme_code="child-allowance",
+                    means_tested=False,
+                    status=BenefitStatus.ACTIVE,
+                ),
+            ),
+        )
         seed_mpi_from_identifiers(s, now=T0)
     with transaction(factory) as s:
         links = {r: p for r, p in s.execute(select(MpiLinkRow.record_id, MpiLinkRow.person_id))}

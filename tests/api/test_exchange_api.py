@@ -87,9 +87,12 @@ def test_person_view_is_minimised_to_the_purpose(api: Api) -> None:
     assert own["household"] == [{"size": 3, "registered_on": "2020-01-01", "relationship": "head"}]
     assert own["benefit_enrolment"][0]["monthly_amount"] == "120000.00"
     narrowed = _view(
-        api, "soc-client", pid, "benefit-eligibility",
+        api,
+        "soc-client",
+        pid,
+        "benefit-eligibility",
         fields="employment:job_seeker_registration.status,employment:employment_episode.monthly_wage",
-    ).json()  # fmt: skip
+    ).json()
     assert narrowed["records"]["employment"]["job_seeker_registration"] == [{"status": "active"}]
     assert narrowed["withheld"] == ["employment:employment_episode.monthly_wage"]
     asked_only_withheld = _view(
@@ -135,13 +138,17 @@ def test_verification_answers_yes_or_no_and_nothing_else(api: Api) -> None:
 def test_withdrawal_is_denied_on_the_very_next_request_and_audited(api: Api) -> None:
     pid = api.world.pid["both"]
     h = api.headers("pes-client")
-    ask = {"purpose": "activation-support", "question": "receives_benefit",
-           "programme": "income-support"}  # fmt: skip
+    ask = {
+        "purpose": "activation-support",
+        "question": "receives_benefit",
+        "programme": "income-support",
+    }
     before = _ask(api, "pes-client", pid, **ask)
     assert before.status_code == 403 and before.json()["rule"] == "consent.required"
     consent = {"purpose": "activation-support", "channel": "caseworker", "notice_version": "v3"}
-    r = api.client.post(f"/v1/persons/{pid}/consent-events", json={**consent, "kind": "granted"},
-                        headers=h)  # fmt: skip
+    r = api.client.post(
+        f"/v1/persons/{pid}/consent-events", json={**consent, "kind": "granted"}, headers=h
+    )
     assert r.status_code == 201, r.text
     granted = _ask(api, "pes-client", pid, **ask)
     assert granted.status_code == 200 and granted.json()["answer"] is True
@@ -153,18 +160,23 @@ def test_withdrawal_is_denied_on_the_very_next_request_and_audited(api: Api) -> 
     assert r.status_code == 201
     after = _ask(api, "pes-client", pid, **ask)
     assert after.status_code == 403 and "consent is withdrawn since" in after.json()["detail"]
-    state = api.client.get(f"/v1/persons/{pid}/consent", params={"purpose": "activation-support"},
-                           headers=h).json()  # fmt: skip
+    state = api.client.get(
+        f"/v1/persons/{pid}/consent", params={"purpose": "activation-support"}, headers=h
+    ).json()
     assert state["status"] == "withdrawn"
     denied = _audit(api)[-2]  # the last entry is the state read
     assert denied["decision"] == "deny" and denied["status"] == 403
     assert denied["reason"].startswith("consent.required:") and denied["client_id"] == "pes-client"
     assert denied["subjects"] == [api.keys.subject_ref(pid)]
     # an agency cannot record consent for a person it does not serve: looks unknown
-    other = api.client.post(f"/v1/persons/{api.world.pid['social_only']}/consent-events",
-                            json={**consent, "kind": "granted"}, headers=h)  # fmt: skip
-    nobody = api.client.post("/v1/persons/nx-none/consent-events",
-                             json={**consent, "kind": "granted"}, headers=h)  # fmt: skip
+    other = api.client.post(
+        f"/v1/persons/{api.world.pid['social_only']}/consent-events",
+        json={**consent, "kind": "granted"},
+        headers=h,
+    )
+    nobody = api.client.post(
+        "/v1/persons/nx-none/consent-events", json={**consent, "kind": "granted"}, headers=h
+    )
     assert other.status_code == nobody.status_code == 404
 
 
@@ -174,10 +186,22 @@ def test_unknown_and_not_allowed_persons_look_the_same(api: Api) -> None:
         a = _view(api, "pes-client", hidden, purpose)
         b = _view(api, "pes-client", "nx00000000000000000000", purpose)
         assert a.status_code == 404 and _same(a, b, hidden, "nx00000000000000000000")
-        c = _ask(api, "pes-client", hidden, purpose=purpose, question="receives_benefit",
-                 programme="child-allowance")  # fmt: skip
-        d = _ask(api, "pes-client", "nx00000000000000000000", purpose=purpose,
-                 question="receives_benefit", programme="child-allowance")  # fmt: skip
+        c = _ask(
+            api,
+            "pes-client",
+            hidden,
+            purpose=purpose,
+            question="receives_benefit",
+            programme="child-allowance",
+        )
+        d = _ask(
+            api,
+            "pes-client",
+            "nx00000000000000000000",
+            purpose=purpose,
+            question="receives_benefit",
+            programme="child-allowance",
+        )
         assert _same(c, d, hidden, "nx00000000000000000000")
 
 
@@ -191,16 +215,23 @@ def test_every_error_is_a_problem_document_that_says_what_to_fix(api: Api) -> No
         "wrong method": c.delete("/v1/persons/search", headers=h),
         "invalid body": c.post("/v1/persons/search", json={"purpose": "x", "extra": 1}, headers=h),
         "unknown purpose": _view(api, "soc-client", "p1", "no-such-purpose"),
-        "too large": c.post("/v1/persons/search", content=b"{" + b" " * 70_000 + b"}",
-                            headers={**h, "content-type": "application/json"}),
+        "too large": c.post(
+            "/v1/persons/search",
+            content=b"{" + b" " * 70_000 + b"}",
+            headers={**h, "content-type": "application/json"},
+        ),
         "bad fields": _view(api, "soc-client", "p1", "case-management", fields="nonsense"),
-    }  # fmt: skip
+    }
     expected = {
-        "no token": (401, "unauthenticated"), "bad token": (401, "unauthenticated"),
-        "unknown route": (404, "not-found"), "wrong method": (405, "method-not-allowed"),
-        "invalid body": (422, "validation"), "unknown purpose": (403, "access-denied"),
-        "too large": (413, "payload-too-large"), "bad fields": (400, "bad-request"),
-    }  # fmt: skip
+        "no token": (401, "unauthenticated"),
+        "bad token": (401, "unauthenticated"),
+        "unknown route": (404, "not-found"),
+        "wrong method": (405, "method-not-allowed"),
+        "invalid body": (422, "validation"),
+        "unknown purpose": (403, "access-denied"),
+        "too large": (413, "payload-too-large"),
+        "bad fields": (400, "bad-request"),
+    }
     for name, r in cases.items():
         status, code = expected[name]
         assert r.status_code == status, (name, r.text)
@@ -222,8 +253,12 @@ def test_every_error_is_a_problem_document_that_says_what_to_fix(api: Api) -> No
 
 def test_rate_limit_answers_429_with_retry_after(api: Api) -> None:
     with transaction(api.factory) as s:
-        s.execute(text("UPDATE api_client SET rate_per_second = 0.5, burst = 2 "
-                       "WHERE client_id = 'soc-client'"))  # fmt: skip
+        s.execute(
+            text(
+                "UPDATE api_client SET rate_per_second = 0.5, burst = 2 "
+                "WHERE client_id = 'soc-client'"
+            )
+        )
     h = api.headers("soc-client")
     codes = [api.client.get("/v1/purposes", headers=h) for _ in range(5)]
     limited = [r for r in codes if r.status_code == 429]
@@ -233,15 +268,18 @@ def test_rate_limit_answers_429_with_retry_after(api: Api) -> None:
 
 
 def test_security_headers_and_no_cors(api: Api) -> None:
-    r = api.client.get("/v1/purposes", headers={**api.headers("soc-client"),
-                                                "Origin": "https://evil.example"})  # fmt: skip
+    r = api.client.get(
+        "/v1/purposes", headers={**api.headers("soc-client"), "Origin": "https://evil.example"}
+    )
     assert r.status_code == 200
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["content-security-policy"].startswith("default-src 'none'")
     assert "access-control-allow-origin" not in r.headers
-    pre = api.client.options("/v1/persons/search", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})  # fmt: skip
+    pre = api.client.options(
+        "/v1/persons/search",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     assert "access-control-allow-origin" not in pre.headers
 
 
@@ -278,15 +316,21 @@ class TableMatcher:
 
 
 def test_demographic_search_needs_a_matcher_and_answers_above_the_threshold(api: Api) -> None:
-    body = {"purpose": "identity-verification", "given_names": "Ana", "family_name": "Rojas",
-            "birth_date": "1990-05-17"}  # fmt: skip
+    body = {
+        "purpose": "identity-verification",
+        "given_names": "Ana",
+        "family_name": "Rojas",
+        "birth_date": "1990-05-17",
+    }
     r = api.client.post("/v1/persons/match", json=body, headers=api.headers("pes-client"))
     assert r.status_code == 501 and r.json()["type"] == "/problems/matcher-unavailable"
-    matcher = TableMatcher([
-        FakeCandidate(api.world.pid["both"], 0.991),
-        FakeCandidate(api.world.pid["employment_only"], 0.6),  # below the threshold
-        FakeCandidate(api.world.pid["social_only"], 0.99),  # not known to employment
-    ])  # fmt: skip
+    matcher = TableMatcher(
+        [
+            FakeCandidate(api.world.pid["both"], 0.991),
+            FakeCandidate(api.world.pid["employment_only"], 0.6),  # below the threshold
+            FakeCandidate(api.world.pid["social_only"], 0.99),  # not known to employment
+        ]
+    )
     app = create_app(settings=api.settings, factory=api.factory, matcher=matcher, clock=api.clock)
     client = TestClient(app)
     r = client.post("/v1/persons/match", json=body, headers=api.headers("pes-client"))

@@ -24,8 +24,11 @@ TOKEN_URL = "http://testserver/oauth/token"
 
 
 def test_client_secret_gets_a_short_lived_eddsa_token_verifiable_with_jwks(api: Api) -> None:
-    r = api.client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                        auth=("soc-client", api.secrets["soc-client"]))  # fmt: skip
+    r = api.client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=("soc-client", api.secrets["soc-client"]),
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 300
@@ -36,9 +39,15 @@ def test_client_secret_gets_a_short_lived_eddsa_token_verifiable_with_jwks(api: 
     assert claims["exp"] - claims["iat"] == 300
     assert jwt.get_unverified_header(body["access_token"])["typ"] == "at+jwt"
     # the same with the secret in the form, and a narrower scope
-    r = api.client.post("/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "soc-client",
-        "client_secret": api.secrets["soc-client"], "scope": "persons:read"})  # fmt: skip
+    r = api.client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "soc-client",
+            "client_secret": api.secrets["soc-client"],
+            "scope": "persons:read",
+        },
+    )
     assert r.status_code == 200 and r.json()["scope"] == "persons:read"
     # the secret is stored only as an Argon2id hash
     with transaction(api.factory) as s:
@@ -49,16 +58,21 @@ def test_client_secret_gets_a_short_lived_eddsa_token_verifiable_with_jwks(api: 
 
 
 def test_wrong_secrets_and_unknown_clients_get_the_same_401(api: Api) -> None:
-    wrong = api.client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                            auth=("soc-client", "guess"))  # fmt: skip
-    unknown = api.client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                              auth=("nobody-client", "guess"))  # fmt: skip
+    wrong = api.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=("soc-client", "guess")
+    )
+    unknown = api.client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, auth=("nobody-client", "guess")
+    )
     for r in (wrong, unknown):
         assert r.status_code == 401 and r.json()["error"] == "invalid_client"
         assert r.headers["content-type"] == "application/problem+json"
     assert wrong.json()["detail"] == unknown.json()["detail"]
-    grant = api.client.post("/oauth/token", data={"grant_type": "password"},
-                            auth=("soc-client", api.secrets["soc-client"]))  # fmt: skip
+    grant = api.client.post(
+        "/oauth/token",
+        data={"grant_type": "password"},
+        auth=("soc-client", api.secrets["soc-client"]),
+    )
     assert grant.status_code == 400 and grant.json()["error"] == "unsupported_grant_type"
     form = {"grant_type": "client_credentials", "scope": "admin"}
     scope = api.client.post(
@@ -74,25 +88,41 @@ def _key_client(api: Api) -> Ed25519PrivateKey:
     )
     with transaction(api.factory) as s:
         auth.add_client(
-            s, client_id="keyed-client", agency="social", scopes=ALL_SCOPES,
-            public_jwk=auth.jwk_from_public_key(pem.decode()), with_secret=False,
-            rate_per_second=100, burst=100, now=utc_now(),
-        )  # fmt: skip
+            s,
+            client_id="keyed-client",
+            agency="social",
+            scopes=ALL_SCOPES,
+            public_jwk=auth.jwk_from_public_key(pem.decode()),
+            with_secret=False,
+            rate_per_second=100,
+            burst=100,
+            now=utc_now(),
+        )
     return key
 
 
 def _assertion(key: Ed25519PrivateKey, jti: str, aud: str = TOKEN_URL, ttl: int = 60) -> str:
     now = int(time.time())
-    claims = {"iss": "keyed-client", "sub": "keyed-client", "aud": aud, "jti": jti,
-              "iat": now, "exp": now + ttl}  # fmt: skip
+    claims = {
+        "iss": "keyed-client",
+        "sub": "keyed-client",
+        "aud": aud,
+        "jti": jti,
+        "iat": now,
+        "exp": now + ttl,
+    }
     return jwt.encode(claims, key, algorithm="EdDSA")
 
 
 def _token(api: Api, assertion: str) -> Any:
-    return api.client.post("/oauth/token", data={
-        "grant_type": "client_credentials",
-        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        "client_assertion": assertion})  # fmt: skip
+    return api.client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+        },
+    )
 
 
 def test_private_key_jwt_and_replayed_jti_is_rejected(api: Api) -> None:
@@ -123,12 +153,21 @@ def test_forged_expired_and_wrongly_typed_tokens_are_refused(api: Api) -> None:
     with transaction(api.factory) as s:
         client = auth.get_client(s, "soc-client")
     assert client is not None
-    expired = auth.issue_token(api.keys, client=client, scope=None, issuer="nexo",
-                               audience="nexo-api", now=utc_now() - timedelta(hours=1),
-                               ttl=timedelta(minutes=5)).token  # fmt: skip
-    untyped = jwt.encode(jwt.decode(good, options={"verify_signature": False}),
-                         api.keys.token_key, algorithm="EdDSA",
-                         headers={"kid": api.keys.token_kid})  # fmt: skip
+    expired = auth.issue_token(
+        api.keys,
+        client=client,
+        scope=None,
+        issuer="nexo",
+        audience="nexo-api",
+        now=utc_now() - timedelta(hours=1),
+        ttl=timedelta(minutes=5),
+    ).token
+    untyped = jwt.encode(
+        jwt.decode(good, options={"verify_signature": False}),
+        api.keys.token_key,
+        algorithm="EdDSA",
+        headers={"kid": api.keys.token_kid},
+    )
     for token, says in ((forged, "not valid"), (expired, "expired"), (untyped, "typ")):
         r = call(token)
         assert r.status_code == 401 and says in r.json()["detail"], r.text
@@ -144,9 +183,16 @@ def test_scopes_long_lived_tokens_and_disabled_clients(
     with transaction(api.factory) as s:
         client = auth.get_client(s, "soc-client")
     assert client is not None
-    long = auth.issue_token(api.keys, client=client, scope=None, issuer="nexo",
-                            audience="nexo-api", now=utc_now(), ttl=timedelta(days=30),
-                            long_lived=True).token  # fmt: skip
+    long = auth.issue_token(
+        api.keys,
+        client=client,
+        scope=None,
+        issuer="nexo",
+        audience="nexo-api",
+        now=utc_now(),
+        ttl=timedelta(days=30),
+        long_lived=True,
+    ).token
     h = {"Authorization": f"Bearer {long}"}
     assert api.client.get("/v1/purposes", headers=h).status_code == 200
     monkeypatch.setattr(api_state, "CLIENT_TTL_SECONDS", 0.0)

@@ -83,10 +83,20 @@ def _set_consent(factory: sessionmaker[Session], pids: list[str], state: str, st
         for pid, purpose, recipient, kind in itertools.product(
             pids, PURPOSES[:-1], CLIENTS.values(), kinds
         ):
-            record_consent(s, event=ConsentEvent(
-                person_id=pid, purpose=purpose, recipient=recipient, kind=kind, at=at,
-                channel=Channel.PAPER, notice_version="1", recorded_at=at, recorded_by="matrix",
-            ))  # fmt: skip
+            record_consent(
+                s,
+                event=ConsentEvent(
+                    person_id=pid,
+                    purpose=purpose,
+                    recipient=recipient,
+                    kind=kind,
+                    at=at,
+                    channel=Channel.PAPER,
+                    notice_version="1",
+                    recorded_at=at,
+                    recorded_by="matrix",
+                ),
+            )
 
 
 def _shown(records: dict[str, Any]) -> set[str]:
@@ -115,8 +125,13 @@ def _refusal_ok(r: Any, agency: str, agencies: set[str], allowed_any: set[str]) 
         if doc["rule"] in ("consent.required", "objection.recorded"):
             assert agency in agencies, doc
         else:
-            assert doc["rule"] in ("purpose.unknown", "agreement.missing", "agreement.purpose",
-                                   "agreement.window", "field.not_granted"), doc  # fmt: skip
+            assert doc["rule"] in (
+                "purpose.unknown",
+                "agreement.missing",
+                "agreement.purpose",
+                "agreement.window",
+                "field.not_granted",
+            ), doc
 
 
 @pytest.mark.slow
@@ -177,14 +192,21 @@ def test_authorisation_matrix(tmp_path: Path) -> None:
                         assert _norm(r, pid) == baseline["view"], cell
                 # verification questions
                 for q in QUESTIONS:
-                    r = api.client.post(f"/v1/persons/{pid}/verify", headers=h,
-                                        json={"purpose": purpose, **q})  # fmt: skip
+                    r = api.client.post(
+                        f"/v1/persons/{pid}/verify", headers=h, json={"purpose": purpose, **q}
+                    )
                     requests += 1
                     answer_refs = {f for f in allowed if f.endswith(f":answer.{q['question']}")}
                     if r.status_code == 200:
                         assert answer_refs, (cell, q)
-                        assert set(r.json()) == {"person_id", "purpose", "question", "on",
-                                                 "answer", "policy_version"}  # fmt: skip
+                        assert set(r.json()) == {
+                            "person_id",
+                            "purpose",
+                            "question",
+                            "on",
+                            "answer",
+                            "policy_version",
+                        }
                     else:
                         assert not answer_refs, (cell, q, r.text)
                         _refusal_ok(r, agency, agencies, allowed)

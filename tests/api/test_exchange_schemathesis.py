@@ -47,8 +47,13 @@ def test_no_generated_request_causes_a_server_error(fuzzed: Api, mode: Generatio
     seen: set[int] = set()
     for operation in operations:
 
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy(generation_mode=mode))
         def check(case: Any) -> None:
             response = case.call(headers={**(case.headers or {}), **headers})

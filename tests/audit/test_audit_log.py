@@ -29,14 +29,18 @@ def _fill(factory: sessionmaker[Session], keys: KeyStore, n: int = 12) -> None:
     with transaction(factory) as s:
         for i in range(n):
             record = AuditRecord(
-                kind="request", action="GET /v1/persons/{person_id}",
-                decision="deny" if i % 3 == 0 else "allow", client_id=f"c{i % 2}",
-                agency="social", purpose="benefit-eligibility",
+                kind="request",
+                action="GET /v1/persons/{person_id}",
+                decision="deny" if i % 3 == 0 else "allow",
+                client_id=f"c{i % 2}",
+                agency="social",
+                purpose="benefit-eligibility",
                 subjects=(keys.subject_ref(f"person-{i % 4}"),),
                 fields=("social:person.family_name",),
-            )  # fmt: skip
-            service.append(s, keys=keys, record=record, at=T0 + timedelta(seconds=i),
-                           checkpoint_every=5)  # fmt: skip
+            )
+            service.append(
+                s, keys=keys, record=record, at=T0 + timedelta(seconds=i), checkpoint_every=5
+            )
 
 
 def _verify(factory: sessionmaker[Session], keys: KeyStore, **kw: object):  # type: ignore[no-untyped-def]
@@ -91,8 +95,11 @@ def _row(factory: sessionmaker[Session], idx: int) -> tuple[str, str]:
 def test_an_edit_is_found(factory: sessionmaker[Session], keys: KeyStore) -> None:
     _fill(factory, keys)
     body, _ = _row(factory, 6)
-    _sql(factory, "UPDATE audit_entry SET body = :b WHERE idx = 6",
-         b=body.replace("family_name", "birth_date"))  # fmt: skip
+    _sql(
+        factory,
+        "UPDATE audit_entry SET body = :b WHERE idx = 6",
+        b=body.replace("family_name", "birth_date"),
+    )
     report = _verify(factory, keys)
     assert report.first_bad == 6 and "entry 6 was changed" in report.problems[0]
 
@@ -103,16 +110,23 @@ def test_an_edit_with_recomputed_hash_is_found(
     _fill(factory, keys)
     body, _ = _row(factory, 3)
     forged = body.replace('"deny"', '"allow"')
-    _sql(factory, "UPDATE audit_entry SET body = :b, leaf_hash = :h, decision = 'allow' "
-         "WHERE idx = 3", b=forged, h=entry_leaf(forged).hex())  # fmt: skip
+    _sql(
+        factory,
+        "UPDATE audit_entry SET body = :b, leaf_hash = :h, decision = 'allow' WHERE idx = 3",
+        b=forged,
+        h=entry_leaf(forged).hex(),
+    )
     report = _verify(factory, keys)
     assert report.first_bad == 3 and "chain link does not match" in report.problems[0]
 
 
 def test_a_deletion_is_found(factory: sessionmaker[Session], keys: KeyStore) -> None:
     _fill(factory, keys)
-    _sql(factory, "DELETE FROM audit_subject WHERE entry_idx = 4",
-         "DELETE FROM audit_entry WHERE idx = 4")  # fmt: skip
+    _sql(
+        factory,
+        "DELETE FROM audit_subject WHERE entry_idx = 4",
+        "DELETE FROM audit_entry WHERE idx = 4",
+    )
     report = _verify(factory, keys)
     assert report.first_bad == 4 and "entry 4 is missing" in report.problems[0]
 
@@ -124,17 +138,21 @@ def test_an_insertion_is_found(factory: sessionmaker[Session], keys: KeyStore) -
         for idx, body in rows.all():  # renumber 2.. to make room, keeping each entry's hashes
             doc = json.loads(body)
             doc["index"] = idx + 1
-            s.execute(text("UPDATE audit_subject SET entry_idx = :n WHERE entry_idx = :i"),
-                      {"n": idx + 1, "i": idx})  # fmt: skip
+            s.execute(
+                text("UPDATE audit_subject SET entry_idx = :n WHERE entry_idx = :i"),
+                {"n": idx + 1, "i": idx},
+            )
             s.execute(
                 text("UPDATE audit_entry SET idx = :n WHERE idx = :i"), {"n": idx + 1, "i": idx}
             )
         fake = json.dumps({"index": 2, "decision": "allow"}, separators=(",", ":"))
         s.execute(
-            text("INSERT INTO audit_entry (idx, at, kind, client_id, decision, body, leaf_hash, "
-                 "chain) VALUES (2, :at, 'request', 'c0', 'allow', :b, :h, :h)"),
+            text(
+                "INSERT INTO audit_entry (idx, at, kind, client_id, decision, body, leaf_hash, "
+                "chain) VALUES (2, :at, 'request', 'c0', 'allow', :b, :h, :h)"
+            ),
             {"at": T0, "b": fake, "h": entry_leaf(fake).hex()},
-        )  # fmt: skip
+        )
     report = _verify(factory, keys)
     assert report.first_bad == 2 and "entry 2" in report.problems[0]
 
@@ -151,8 +169,12 @@ def test_a_reordering_is_found(factory: sessionmaker[Session], keys: KeyStore) -
 
 def test_a_truncation_is_found(factory: sessionmaker[Session], keys: KeyStore) -> None:
     _fill(factory, keys)
-    _sql(factory, "DELETE FROM audit_subject WHERE entry_idx >= 7",
-         "DELETE FROM audit_entry WHERE idx >= 7", "UPDATE audit_head SET size = 7")  # fmt: skip
+    _sql(
+        factory,
+        "DELETE FROM audit_subject WHERE entry_idx >= 7",
+        "DELETE FROM audit_entry WHERE idx >= 7",
+        "UPDATE audit_head SET size = 7",
+    )
     report = _verify(factory, keys)
     assert report.first_bad == 7
     assert "truncated" in report.problems[0] and "first missing entry: 7" in report.problems[0]
@@ -167,9 +189,13 @@ def test_a_truncation_after_the_last_checkpoint_is_found_by_an_agency_note(
         last_chain = s.execute(text("SELECT chain FROM audit_entry WHERE idx = 10")).scalar_one()
         s.execute(text("DELETE FROM audit_checkpoint WHERE tree_size = 12"))
     # the attacker removes entry 11 and rewinds the head consistently
-    _sql(factory, "DELETE FROM audit_subject WHERE entry_idx = 11",
-         "DELETE FROM audit_entry WHERE idx = 11",
-         "UPDATE audit_head SET size = 11, chain = :c", c=last_chain)  # fmt: skip
+    _sql(
+        factory,
+        "DELETE FROM audit_subject WHERE entry_idx = 11",
+        "DELETE FROM audit_entry WHERE idx = 11",
+        "UPDATE audit_head SET size = 11, chain = :c",
+        c=last_chain,
+    )
     assert _verify(factory, keys).ok  # nothing in the store contradicts it any more ...
     trusted = parse_note(note, keys.audit_key.public_key())
     report = _verify(factory, keys, trusted=trusted)  # ... but the agency's note does
@@ -198,8 +224,14 @@ def test_events_of_other_parts_and_who_saw_my_data(
 ) -> None:
     _fill(factory, keys)
     with transaction(factory) as s:
-        service.record_event(s, keys=keys, action="steward.correction", actor="steward-1",
-                             persons=("person-1",), detail={"field": "birth_date"})  # fmt: skip
+        service.record_event(
+            s,
+            keys=keys,
+            action="steward.correction",
+            actor="steward-1",
+            persons=("person-1",),
+            detail={"field": "birth_date"},
+        )
     with transaction(factory) as s:
         seen = service.entries_about(s, keys=keys, values=["person-1"])
     assert [e["index"] for e in seen] == [1, 5, 9, 12]

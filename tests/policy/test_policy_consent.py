@@ -18,10 +18,17 @@ KEY = ("activation-support", "employment")
 
 def event(kind: ConsentKind, at: datetime, **kw: object) -> ConsentEvent:
     return ConsentEvent(
-        person_id="p1", purpose="activation-support", recipient="employment", kind=kind, at=at,
-        channel=Channel.PORTAL, notice_version="2026-01", recorded_at=kw.pop("recorded_at", at),
-        recorded_by="test", **kw,  # type: ignore[arg-type]
-    )  # fmt: skip
+        person_id="p1",
+        purpose="activation-support",
+        recipient="employment",
+        kind=kind,
+        at=at,
+        channel=Channel.PORTAL,
+        notice_version="2026-01",
+        recorded_at=kw.pop("recorded_at", at),
+        recorded_by="test",
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def test_state_at_any_moment() -> None:

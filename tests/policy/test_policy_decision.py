@@ -23,8 +23,9 @@ GRANTED = {("activation-support", "employment"): ConsentState(ConsentStatus.GRAN
 
 def test_allowed_fields_are_exactly_the_agreements_grants() -> None:
     policy = load_policy()
-    d = decide(policy, requester=SOCIAL, purpose="benefit-eligibility", subject=BOTH,
-               consent={}, at=IN)  # fmt: skip
+    d = decide(
+        policy, requester=SOCIAL, purpose="benefit-eligibility", subject=BOTH, consent={}, at=IN
+    )
     assert {str(r) for r in d.allowed} == {
         "employment:job_seeker_registration.status",
         "employment:job_seeker_registration.start_date",
@@ -38,8 +39,14 @@ def test_allowed_fields_are_exactly_the_agreements_grants() -> None:
 
 
 def test_the_older_version_applies_in_its_own_window() -> None:
-    d = decide(load_policy(), requester=SOCIAL, purpose="benefit-eligibility", subject=BOTH,
-               consent={}, at=datetime(2025, 6, 1, tzinfo=UTC))  # fmt: skip
+    d = decide(
+        load_policy(),
+        requester=SOCIAL,
+        purpose="benefit-eligibility",
+        subject=BOTH,
+        consent={},
+        at=datetime(2025, 6, 1, tzinfo=UTC),
+    )
     assert d.agreement_keys == ("sp-means-test-employment@v1",)
     assert {r.field for r in d.allowed} == {"is_registered_job_seeker", "employed_on"}
 
@@ -48,11 +55,23 @@ def test_window_start_is_inclusive_and_end_exclusive() -> None:
     policy = load_policy()
     v2 = next(a for a in policy.agreements if a.key == "sp-means-test-employment@v2")
     assert v2.valid_until is not None
-    at_start = decide(policy, requester=SOCIAL, purpose="benefit-eligibility", subject=BOTH,
-                      consent={}, at=v2.valid_from)  # fmt: skip
+    at_start = decide(
+        policy,
+        requester=SOCIAL,
+        purpose="benefit-eligibility",
+        subject=BOTH,
+        consent={},
+        at=v2.valid_from,
+    )
     assert "sp-means-test-employment@v2" in at_start.agreement_keys
-    at_end = decide(policy, requester=SOCIAL, purpose="benefit-eligibility", subject=BOTH,
-                    consent={}, at=v2.valid_until)  # fmt: skip
+    at_end = decide(
+        policy,
+        requester=SOCIAL,
+        purpose="benefit-eligibility",
+        subject=BOTH,
+        consent={},
+        at=v2.valid_until,
+    )
     assert at_end.effect == "deny"
     assert at_end.denials[0].rule is Rule.NOT_IN_FORCE
     assert "sp-means-test-employment@v2 valid from 2026-01-01T00:00:00-03:00" in (
@@ -66,46 +85,88 @@ def test_every_refusal_names_the_missing_rule() -> None:
         (SOCIAL, "no-such-purpose", BOTH, {}, Rule.PURPOSE_UNKNOWN, "not in the purpose catalogue"),
         (Requester("t", "tax"), "case-management", BOTH, {}, Rule.NO_AGREEMENT, "'tax'"),
         (SOCIAL, "fraud-detection", BOTH, {}, Rule.PURPOSE_NOT_AGREED, "fraud-detection"),
-        (SOCIAL, "benefit-eligibility", Subject("p2", frozenset({"employment"})), {},
-         Rule.ROW_FILTER, "covers only persons known to social"),
+        (
+            SOCIAL,
+            "benefit-eligibility",
+            Subject("p2", frozenset({"employment"})),
+            {},
+            Rule.ROW_FILTER,
+            "covers only persons known to social",
+        ),
         (EMPLOYMENT, "activation-support", BOTH, {}, Rule.CONSENT, "consent is none"),
-    ]  # fmt: skip
+    ]
     for requester, purpose, subject, consent, rule, text in cases:
-        d = decide(policy, requester=requester, purpose=purpose, subject=subject,
-                   consent=consent, at=IN)  # fmt: skip
+        d = decide(
+            policy, requester=requester, purpose=purpose, subject=subject, consent=consent, at=IN
+        )
         assert d.effect == "deny" and not d.allowed
         assert d.denials[0].rule is rule and text in d.denials[0].message, d.denials
 
 
 def test_consent_and_objection() -> None:
     policy = load_policy()
-    granted = decide(policy, requester=EMPLOYMENT, purpose="activation-support", subject=BOTH,
-                     consent=GRANTED, at=IN)  # fmt: skip
+    granted = decide(
+        policy,
+        requester=EMPLOYMENT,
+        purpose="activation-support",
+        subject=BOTH,
+        consent=GRANTED,
+        at=IN,
+    )
     assert granted.effect == "allow" and granted.legal_bases == ("consent",)
     withdrawn = {
         ("activation-support", "employment"): ConsentState(ConsentStatus.WITHDRAWN, since=IN)
     }
-    d = decide(policy, requester=EMPLOYMENT, purpose="activation-support", subject=BOTH,
-               consent=withdrawn, at=IN)  # fmt: skip
+    d = decide(
+        policy,
+        requester=EMPLOYMENT,
+        purpose="activation-support",
+        subject=BOTH,
+        consent=withdrawn,
+        at=IN,
+    )
     assert d.effect == "deny" and "consent is withdrawn since" in d.denials[0].message
     # public task: an objection stops the identity check; legal obligation ignores it
     objected = {
         ("identity-verification", "employment"): ConsentState(objection=True),
         ("benefit-eligibility", "social"): ConsentState(objection=True),
     }
-    d = decide(policy, requester=EMPLOYMENT, purpose="identity-verification", subject=BOTH,
-               consent=objected, at=IN)  # fmt: skip
+    d = decide(
+        policy,
+        requester=EMPLOYMENT,
+        purpose="identity-verification",
+        subject=BOTH,
+        consent=objected,
+        at=IN,
+    )
     assert d.effect == "deny" and d.denials[0].rule is Rule.OBJECTION
-    d = decide(policy, requester=SOCIAL, purpose="benefit-eligibility", subject=BOTH,
-               consent=objected, at=IN)  # fmt: skip
+    d = decide(
+        policy,
+        requester=SOCIAL,
+        purpose="benefit-eligibility",
+        subject=BOTH,
+        consent=objected,
+        at=IN,
+    )
     assert d.effect == "allow"
 
 
 def test_request_narrows_and_withheld_fields_are_named() -> None:
-    asked = frozenset({FieldRef("employment", "job_seeker_registration", "status"),
-                       FieldRef("employment", "employment_episode", "monthly_wage")})  # fmt: skip
-    d = decide(load_policy(), requester=SOCIAL, purpose="benefit-eligibility", subject=BOTH,
-               consent={}, at=IN, requested=asked)  # fmt: skip
+    asked = frozenset(
+        {
+            FieldRef("employment", "job_seeker_registration", "status"),
+            FieldRef("employment", "employment_episode", "monthly_wage"),
+        }
+    )
+    d = decide(
+        load_policy(),
+        requester=SOCIAL,
+        purpose="benefit-eligibility",
+        subject=BOTH,
+        consent={},
+        at=IN,
+        requested=asked,
+    )
     assert {str(r) for r in d.allowed} == {"employment:job_seeker_registration.status"}
     assert {str(r) for r in d.withheld} == {"employment:employment_episode.monthly_wage"}
     assert d.effect == "partial" and d.denials[-1].rule is Rule.FIELD
@@ -147,17 +208,29 @@ def agreements(draw: st.DrawFn, n: int) -> Agreement:
         answers = ["employed_on"]
     start = T0 + timedelta(days=draw(st.integers(0, 60)))
     basis = draw(st.sampled_from(["consent", "public_task", "legal_obligation"]))
-    return Agreement.model_validate({
-        "nexo_agreement": 1, "id": f"a{n}", "version": 1, "title": "t",
-        "parties": {"provider": provider, "recipient": recipient}, "accountable": "x",
-        "purpose": draw(st.sampled_from(PURPOSES)), "legal_basis": basis,
-        "valid_from": start, "valid_until": start + timedelta(days=draw(st.integers(1, 90))),
-        "consent_required": basis == "consent" or draw(st.booleans()), "retention": "P1Y",
-        "row_filter": {"known_to": draw(st.lists(st.sampled_from(["recipient", "provider",
-                                                                  *AGENCIES]), max_size=2))},
-        "grants": [{"entity": e, "fields": sorted(set(fs))} for e, fs in grants.items()],
-        "answers": answers,
-    })  # fmt: skip
+    return Agreement.model_validate(
+        {
+            "nexo_agreement": 1,
+            "id": f"a{n}",
+            "version": 1,
+            "title": "t",
+            "parties": {"provider": provider, "recipient": recipient},
+            "accountable": "x",
+            "purpose": draw(st.sampled_from(PURPOSES)),
+            "legal_basis": basis,
+            "valid_from": start,
+            "valid_until": start + timedelta(days=draw(st.integers(1, 90))),
+            "consent_required": basis == "consent" or draw(st.booleans()),
+            "retention": "P1Y",
+            "row_filter": {
+                "known_to": draw(
+                    st.lists(st.sampled_from(["recipient", "provider", *AGENCIES]), max_size=2)
+                )
+            },
+            "grants": [{"entity": e, "fields": sorted(set(fs))} for e, fs in grants.items()],
+            "answers": answers,
+        }
+    )
 
 
 @st.composite
@@ -165,11 +238,12 @@ def worlds(draw: st.DrawFn) -> tuple[AgreementSet, dict[str, object]]:
     n = draw(st.integers(0, 5))
     policy = AgreementSet(
         catalogue=PurposeCatalogue(
-            nexo_purposes=1, version="1",
+            nexo_purposes=1,
+            version="1",
             purposes=[{"id": p, "title": p} for p in PURPOSES],  # type: ignore[misc]
         ),
         agreements=tuple(draw(agreements(i)) for i in range(n)),
-    )  # fmt: skip
+    )
     consent = {
         (p, a): ConsentState(
             draw(st.sampled_from(list(ConsentStatus))), objection=draw(st.booleans())

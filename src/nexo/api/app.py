@@ -21,8 +21,8 @@ from nexo.api.state import ApiState
 from nexo.auth.keys import keystore
 from nexo.config import Settings, get_settings
 from nexo.errors import NexoError
+from nexo.exchange.gate import Exchange
 from nexo.exchange.matching import Matcher
-from nexo.exchange.service import Exchange
 from nexo.logging import get_logger
 from nexo.policy.domain import AgreementSet
 from nexo.policy.loader import load_policy

@@ -29,7 +29,7 @@ from nexo.auth.service import get_client
 from nexo.auth.tokens import TokenClaims, verify_access_token
 from nexo.config import ApiSettings
 from nexo.exchange.domain import ExchangeError
-from nexo.exchange.service import Exchange
+from nexo.exchange.gate import Exchange
 from nexo.logging import get_logger
 from nexo.policy.decision import Requester
 from nexo.store.base import utc_now

@@ -16,7 +16,7 @@ from nexo.cli.common import open_store
 from nexo.cli.render import console, error
 from nexo.config import get_settings
 from nexo.errors import UsageError
-from nexo.exchange.service import Exchange, authorise
+from nexo.exchange.gate import Exchange, authorise
 from nexo.policy.decision import Requester
 from nexo.policy.fields import all_refs, expand
 from nexo.policy.loader import builtin_policy_dir, check_policy, load_policy

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from nexo.audit.domain import AuditRecord
 from nexo.errors import UsageError
 from nexo.exchange.domain import PersonNotFound
+from nexo.exchange.gate import Exchange
 from nexo.exchange.repository import ExchangeRepository
-from nexo.exchange.service import Exchange
 from nexo.policy.consent import Channel, ConsentEvent, ConsentKind, ConsentState, state_at
 from nexo.policy.decision import Requester
 from nexo.policy.repository import ConsentRepository
