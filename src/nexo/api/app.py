@@ -113,7 +113,9 @@ def create_app(
         matcher=matcher,
         match_threshold=settings.api.match_threshold,
     )
-    state = ApiState(settings=settings.api, factory=factory, exchange=exchange)
+    engine = factory.kw.get("bind")
+    inline = getattr(getattr(engine, "dialect", None), "name", "") == "sqlite"
+    state = ApiState(settings=settings.api, factory=factory, exchange=exchange, inline=inline)
     if clock is not None:
         state.clock = clock
     if not settings.api.audit:

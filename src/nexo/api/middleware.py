@@ -14,7 +14,6 @@ import time
 import uuid
 from typing import Any
 
-import anyio
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -152,7 +151,7 @@ class _Exchange:
                 index = self.state.get("audit_index")
                 if index is None and self.api.settings.audit:
                     try:
-                        appended = await anyio.to_thread.run_sync(self._append_record)
+                        appended = await self.api.call(self._append_record)
                     except Exception:
                         await self._unaudited()
                         return

@@ -7,7 +7,6 @@ carries its own audit record, which the middleware appends with the final status
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
+import anyio
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +22,7 @@ from nexo.api.metrics import Metrics
 from nexo.api.ratelimit import RateLimiter
 from nexo.audit import service as audit
 from nexo.audit.domain import AuditRecord, AuditUnavailable
-from nexo.audit.service import Appended, LeafCache
+from nexo.audit.service import Appended, AuditWriter, LeafCache
 from nexo.auth.domain import AuthenticationFailed, Client
 from nexo.auth.keys import KeyStore
 from nexo.auth.service import get_client
@@ -50,16 +50,23 @@ class ApiState:
     factory: sessionmaker[Session]
     exchange: Exchange
     clock: Callable[[], datetime] = utc_now
+    inline: bool = False
     metrics: Metrics = field(default_factory=Metrics)
     leaves: LeafCache = field(default_factory=LeafCache)
     limiter: RateLimiter = field(init=False)
     token_limiter: RateLimiter = field(init=False)
-    _audit_lock: threading.Lock = field(default_factory=threading.Lock)
+    writer: AuditWriter = field(init=False)
     _clients: dict[str, tuple[Client, float]] = field(default_factory=dict)
     _tokens: dict[str, TokenClaims] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.burst)
+        self.writer = AuditWriter(
+            self.factory,
+            keys=self.exchange.keys,
+            origin=self.settings.origin,
+            checkpoint_every=self.settings.checkpoint_every,
+        )
         self.token_limiter = RateLimiter(1.0, 10)
 
     @property
@@ -106,17 +113,12 @@ class ApiState:
 
     # ------------------------------------------------------------ audit
 
-    def append(self, record: AuditRecord, session: Session | None = None) -> Appended | None:
-        """Append and commit one audit entry (or add it to ``session``); None if audit is off."""
+    def append(self, record: AuditRecord) -> Appended | None:
+        """Append and commit one audit entry; None if audit is off."""
         if not self.settings.audit:
             return None
         try:
-            with self._audit_lock:
-                if session is not None:
-                    appended = self._append(session, record)
-                else:
-                    with transaction(self.factory) as s:
-                        appended = self._append(s, record)
+            appended = self.writer.append(record)
         except Exception as e:
             self.metrics.audit_failures.inc()
             log.exception("audit append failed")
@@ -128,6 +130,8 @@ class ApiState:
         return appended
 
     def _append(self, session: Session, record: AuditRecord) -> Appended:
+        """Append inside the caller's transaction (a use case that writes)."""
+        self.writer.head = None  # this append moves the head behind the writer's back
         return audit.append(
             session,
             keys=self.keys,
@@ -136,6 +140,18 @@ class ApiState:
             origin=self.settings.origin,
             checkpoint_every=self.settings.checkpoint_every,
         )
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        """Run store work: on the event loop for SQLite (embedded, sub-millisecond queries; a
+        thread hop would cost more than the query), in the threadpool for a server database."""
+        if self.inline:
+            return fn()
+        return await anyio.to_thread.run_sync(fn)
+
+    async def run_async(
+        self, request: Request, work: Callable[[Session], tuple[T, AuditRecord]], *, write: bool
+    ) -> T:
+        return await self.call(lambda: self.run(request, work, write=write))
 
     def run(
         self, request: Request, work: Callable[[Session], tuple[T, AuditRecord]], *, write: bool
@@ -147,7 +163,7 @@ class ApiState:
         """
         try:
             if write:
-                lock = self._audit_lock if self.settings.audit else nullcontext()
+                lock = self.writer.lock if self.settings.audit else nullcontext()
                 with lock, transaction(self.factory) as s:
                     result, record = work(s)
                     appended = self._append_in(request, s, record)

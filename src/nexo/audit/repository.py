@@ -29,6 +29,12 @@ _ADVANCE = (
     .returning(_HEAD.c.size, _HEAD.c.chain)
 )
 _SET_CHAIN = update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(chain=bindparam("chain"))
+_READ_HEAD = select(_HEAD.c.size, _HEAD.c.chain).where(_HEAD.c.id == HEAD_ID)
+_SWAP_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == HEAD_ID, _HEAD.c.size == bindparam("expected"))
+    .values(size=bindparam("new_size"), chain=bindparam("new_chain"))
+)
 _INSERT_ENTRY = insert(_t(AuditEntryRow))
 _INSERT_SUBJECT = insert(_t(AuditSubjectRow))
 
@@ -37,20 +43,32 @@ class AuditRepository(RepositoryBase):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
 
+    # The append path runs on every request: Core statements built once, on the session's
+    # connection (the ORM layer would double its cost).
+
     def advance_head(self) -> tuple[int, bytes]:
         """Reserve the next index (locking the head until commit); return it and the last chain."""
-        h = AuditHeadRow
-        stmt = update(h).where(h.id == HEAD_ID).values(size=h.size + 1).returning(h.size, h.chain)
-        row = self.session.execute(stmt).one_or_none()
-        if row is None:  # a store migrated before the head row existed
-            self.session.execute(insert(h).values(id=HEAD_ID, size=0, chain=GENESIS_MAC.hex()))
-            row = self.session.execute(stmt).one()
+        conn = self.session.connection()
+        row = conn.execute(_ADVANCE).one_or_none()
+        if row is None:  # the head row is gone: start it again (verify reports the gap)
+            conn.execute(insert(_HEAD).values(id=HEAD_ID, size=0, chain=GENESIS_MAC.hex()))
+            row = conn.execute(_ADVANCE).one()
         size, chain = row
-        return size - 1, bytes.fromhex(chain)
+        return int(size) - 1, bytes.fromhex(chain)
 
     def set_head_chain(self, chain: bytes) -> None:
-        h = AuditHeadRow
-        self.session.execute(update(h).where(h.id == HEAD_ID).values(chain=chain.hex()))
+        self.session.connection().execute(_SET_CHAIN, {"chain": chain.hex()})
+
+    def read_head(self) -> tuple[int, bytes]:
+        row = self.session.connection().execute(_READ_HEAD).one_or_none()
+        return (int(row.size), bytes.fromhex(row.chain)) if row else (0, GENESIS_MAC)
+
+    def swap_head(self, expected: int, size: int, chain: bytes) -> bool:
+        """Move the head from ``expected`` to ``size`` entries; False if it was not there."""
+        result = self.session.connection().execute(
+            _SWAP_HEAD, {"expected": expected, "new_size": size, "new_chain": chain.hex()}
+        )
+        return bool(result.rowcount == 1)
 
     def head(self) -> tuple[int, bytes]:
         row = self.session.get(AuditHeadRow, HEAD_ID)

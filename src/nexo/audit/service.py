@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.audit.domain import (
     AuditRecord,
+    AuditTampered,
     Checkpoint,
     body_of,
     canonical,
@@ -31,6 +33,7 @@ from nexo.audit.tables import AuditCheckpointRow
 from nexo.auth.keys import KeyStore
 from nexo.errors import NotFound
 from nexo.store.base import utc_now
+from nexo.store.engine import transaction
 
 DEFAULT_ORIGIN = "nexo.audit.log"
 
@@ -42,19 +45,15 @@ class Appended:
     at: datetime
 
 
-def append(
-    session: Session,
-    *,
+def _write(
+    repo: AuditRepository,
     keys: KeyStore,
     record: AuditRecord,
-    at: datetime | None = None,
-    origin: str = DEFAULT_ORIGIN,
-    checkpoint_every: int = 1000,
-) -> Appended:
-    """Add one entry at the end of the log (and a signed checkpoint every N entries)."""
-    at = at or utc_now()
-    repo = AuditRepository(session)
-    index, previous = repo.advance_head()
+    at: datetime,
+    index: int,
+    previous: bytes,
+) -> tuple[Appended, bytes]:
+    """Insert entry ``index`` after the entry whose chain value is ``previous``."""
     text = canonical(body_of(index, at, record))
     leaf = entry_leaf(text)
     link = chain_mac(keys.chain_key, previous, index, leaf)
@@ -71,10 +70,82 @@ def append(
         },
         sorted(set(record.subjects)),
     )
+    return Appended(index, leaf.hex(), at), link
+
+
+def append(
+    session: Session,
+    *,
+    keys: KeyStore,
+    record: AuditRecord,
+    at: datetime | None = None,
+    origin: str = DEFAULT_ORIGIN,
+    checkpoint_every: int = 1000,
+) -> Appended:
+    """Add one entry at the end of the log, in the caller's transaction (and a signed
+    checkpoint every N entries). The head row is locked until the caller commits."""
+    at = at or utc_now()
+    repo = AuditRepository(session)
+    index, previous = repo.advance_head()
+    appended, link = _write(repo, keys, record, at, index, previous)
     repo.set_head_chain(link)
     if (index + 1) % checkpoint_every == 0:
         make_checkpoint(session, keys=keys, origin=origin, at=at, size=index + 1)
-    return Appended(index, leaf.hex(), at)
+    return appended
+
+
+class AuditWriter:
+    """The API's appender, one per process, committing each entry in its own transaction.
+
+    It remembers the head (size and last chain value) between appends, so an append is a
+    compare-and-set of the head and two inserts. If another process appended meanwhile, the
+    compare-and-set matches no row: the writer reads the head again and retries.
+    """
+
+    ATTEMPTS = 8
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        keys: KeyStore,
+        origin: str = DEFAULT_ORIGIN,
+        checkpoint_every: int = 1000,
+    ) -> None:
+        self.factory = factory
+        self.keys = keys
+        self.origin = origin
+        self.checkpoint_every = checkpoint_every
+        self.head: tuple[int, bytes] | None = None
+        self.lock = threading.Lock()
+
+    def append(self, record: AuditRecord, at: datetime | None = None) -> Appended:
+        with self.lock:
+            for attempt in range(self.ATTEMPTS):
+                try:
+                    with transaction(self.factory) as s:
+                        appended = self._try(s, record, at or utc_now())
+                    if appended is not None:
+                        return appended
+                except (OperationalError, IntegrityError):
+                    if attempt == self.ATTEMPTS - 1:
+                        raise
+                self.head = None  # another writer moved the head: read it again
+                time.sleep(0.001 * (attempt + 1))
+            raise AuditTampered("the audit head kept moving; another writer is misbehaving")
+
+    def _try(self, s: Session, record: AuditRecord, at: datetime) -> Appended | None:
+        repo = AuditRepository(s)
+        size, previous = self.head if self.head is not None else repo.read_head()
+        appended, link = _write(repo, self.keys, record, at, size, previous)
+        if not repo.swap_head(size, size + 1, link):
+            self.head = None
+            s.rollback()
+            return None
+        if (size + 1) % self.checkpoint_every == 0:
+            make_checkpoint(s, keys=self.keys, origin=self.origin, at=at, size=size + 1)
+        self.head = (size + 1, link)
+        return appended
 
 
 def record_event(

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, or_, select
+from sqlalchemy import Table, and_, bindparam, select, tuple_
 from sqlalchemy.orm import Session
 
 from nexo.linkage.repository import MpiRepository, RecordKey
@@ -48,16 +48,6 @@ PERSON_COLUMNS = (
 )
 
 
-def _keys_clause(table: Any, keys: Sequence[RecordKey]) -> Any:
-    c = table.c
-    return or_(
-        *(
-            and_(c.agency == k.agency, c.source == k.source, c.record_id == k.record_id)
-            for k in keys
-        )
-    )
-
-
 def _t(row: type[Base]) -> Table:
     table = row.__table__
     assert isinstance(table, Table)
@@ -65,8 +55,10 @@ def _t(row: type[Base]) -> Table:
 
 
 IDENT, P, LINK, MP = _t(PersonIdentifierRow), _t(PersonRecordRow), _t(MpiLinkRow), _t(MpiPersonRow)
+_OTHER = LINK.alias("other")
+# every record of every person with a record carrying the identifier, in one query
 _BY_IDENTIFIER = (
-    select(LINK.c.person_id, MP.c.status)
+    select(_OTHER.c.person_id, _OTHER.c.agency, _OTHER.c.source, _OTHER.c.record_id, MP.c.status)
     .select_from(IDENT)
     .join(P, P.c.id == IDENT.c.person_pk)
     .join(
@@ -78,9 +70,22 @@ _BY_IDENTIFIER = (
         ),
     )
     .join(MP, MP.c.person_id == LINK.c.person_id)
+    .join(_OTHER, _OTHER.c.person_id == LINK.c.person_id)
     .where(IDENT.c.scheme == bindparam("scheme"), IDENT.c.value == bindparam("value"))
 )
+_PERSON_COLS = [P.c.id, P.c.agency, *(P.c[c] for c in PERSON_COLUMNS)]
+_KEYS = tuple_(P.c.agency, P.c.source, P.c.record_id).in_(bindparam("keys", expanding=True))
+_PERSONS = select(*_PERSON_COLS).where(_KEYS)
+_PERSONS_WITH_IDS = (
+    select(*_PERSON_COLS, IDENT.c.scheme, IDENT.c.value, IDENT.c.verified)
+    .select_from(P)
+    .outerjoin(IDENT, IDENT.c.person_pk == P.c.id)
+    .where(_KEYS)
+)
 _PERSON = select(MP.c.status, MP.c.merged_into).where(MP.c.person_id == bindparam("pid"))
+_LINKS = select(LINK.c.person_id, LINK.c.agency, LINK.c.source, LINK.c.record_id).where(
+    LINK.c.person_id.in_(bindparam("ids", expanding=True))
+)
 
 
 class ExchangeRepository(RepositoryBase):
@@ -91,13 +96,24 @@ class ExchangeRepository(RepositoryBase):
         super().__init__(session)
         self.mpi = MpiRepository(session)
 
-    def persons_with_identifier(self, scheme: str, value: str) -> set[str]:
-        """Person ids of every current record carrying the identifier."""
+    def persons_with_identifier(self, scheme: str, value: str) -> dict[str, list[RecordKey]]:
+        """Persons with a current record carrying the identifier, and all their records."""
         rows = self.session.connection().execute(_BY_IDENTIFIER, {"scheme": scheme, "value": value})
-        out: set[str] = set()
-        for person_id, status in rows:
-            out.add(self.mpi.resolve(person_id) if status == "merged" else person_id)
-        return out
+        out: dict[str, set[RecordKey]] = defaultdict(set)
+        merged: set[str] = set()
+        for person_id, agency, source, record_id, status in rows:
+            if status == "merged":
+                merged.add(person_id)
+            else:
+                out[person_id].add(RecordKey(agency, source, record_id))
+        if merged:  # rare: follow merges to the surviving persons
+            survivors = {self.mpi.resolve(p) for p in merged}
+            for pid, keys in self.records_of(survivors).items():
+                out[pid] |= set(keys)
+        return {
+            pid: sorted(keys, key=lambda k: (k.agency, k.source, k.record_id))
+            for pid, keys in out.items()
+        }
 
     def current_person_id(self, person_id: str) -> str | None:
         """The person id in use now (following merges), or None if none is active."""
@@ -115,11 +131,7 @@ class ExchangeRepository(RepositoryBase):
         out: dict[str, list[RecordKey]] = defaultdict(list)
         conn = self.session.connection()
         for n in range(0, len(ids), IN_CHUNK):
-            rows = conn.execute(
-                select(LINK.c.person_id, LINK.c.agency, LINK.c.source, LINK.c.record_id).where(
-                    LINK.c.person_id.in_(ids[n : n + IN_CHUNK])
-                )
-            )
+            rows = conn.execute(_LINKS, {"ids": ids[n : n + IN_CHUNK]})
             for pid, agency, source, rid in rows:
                 out[pid].append(RecordKey(agency, source, rid))
         return dict(out)
@@ -131,22 +143,20 @@ class ExchangeRepository(RepositoryBase):
     ) -> list[dict[str, Any]]:
         if not keys:
             return []
+        params = {"keys": [(k.agency, k.source, k.record_id) for k in keys]}
         conn = self.session.connection()
-        cols = [P.c.id, P.c.agency, *(P.c[c] for c in PERSON_COLUMNS)]
-        query = select(*cols).where(_keys_clause(P, keys))
-        rows = [dict(r._mapping) for r in conn.execute(query)]
-        if with_identifiers and rows:
-            idents: dict[int, list[dict[str, Any]]] = defaultdict(list)
-            found = conn.execute(
-                select(IDENT.c.person_pk, IDENT.c.scheme, IDENT.c.value, IDENT.c.verified).where(
-                    IDENT.c.person_pk.in_([r["id"] for r in rows])
+        if not with_identifiers:
+            return [dict(r._mapping) for r in conn.execute(_PERSONS, params)]
+        records: dict[int, dict[str, Any]] = {}
+        for r in conn.execute(_PERSONS_WITH_IDS, params):
+            m = dict(r._mapping)
+            scheme, value, verified = m.pop("scheme"), m.pop("value"), m.pop("verified")
+            record = records.setdefault(m["id"], {**m, "identifiers": []})
+            if scheme is not None:
+                record["identifiers"].append(
+                    {"scheme": scheme, "value": value, "verified": verified}
                 )
-            )
-            for pk, scheme, value, verified in found:
-                idents[pk].append({"scheme": scheme, "value": value, "verified": verified})
-            for r in rows:
-                r["identifiers"] = idents.get(r["id"], [])
-        return rows
+        return list(records.values())
 
     def facts(self, entity: str, keys: Sequence[RecordKey]) -> list[dict[str, Any]]:
         """Current fact records of one entity type that name one of the person records."""
@@ -169,17 +179,24 @@ class ExchangeRepository(RepositoryBase):
 
     def households(self, keys: Sequence[RecordKey]) -> list[dict[str, Any]]:
         """Households the person records are members of, with the member's relationship."""
-        m, h = HouseholdMembershipRow, HouseholdRow
+        m, h = _t(HouseholdMembershipRow).c, _t(HouseholdRow)
         out: list[dict[str, Any]] = []
+        conn = self.session.connection()
         for k in keys:
-            rows = self.session.execute(
-                select(m.relationship, h.__table__)
+            rows = conn.execute(
+                select(m.relationship, h)
                 .join(
                     h,
-                    and_(h.agency == m.agency, h.source == m.source, h.record_id == m.household_id),
+                    and_(
+                        h.c.agency == m.agency,
+                        h.c.source == m.source,
+                        h.c.record_id == m.household_id,
+                    ),
                 )
                 .where(
-                    m.agency == k.agency, m.source == k.source, m.person_record_id == k.record_id
+                    m.agency == k.agency,
+                    m.source == k.source,
+                    m.person_record_id == k.record_id,
                 )
             )
             out += [dict(r._mapping) for r in rows]

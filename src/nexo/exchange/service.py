@@ -90,8 +90,8 @@ def search_by_identifier(
     query = f"{scheme.value}:{normalised}"
     in_force = screen_request(exchange, requester, purpose, at, None, [query])
     repo = ExchangeRepository(session)
-    candidates = repo.persons_with_identifier(scheme.value, normalised)
-    records = repo.records_of(candidates)
+    records = repo.persons_with_identifier(scheme.value, normalised)
+    candidates = set(records)
     hits: list[dict[str, Any]] = []
     decisions: list[Decision] = []
     shown: set[FieldRef] = set()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from nexo.policy.consent import Channel, ConsentEvent, ConsentKind
 from nexo.policy.tables import ConsentEventRow, PolicyVersionRow
 from nexo.store.repository import RepositoryBase
 
+_T = ConsentEventRow.__table__
+_EVENTS = select(_T).where(_T.c.person_id == bindparam("pid")).order_by(_T.c.at, _T.c.id)
 
-def _event(row: ConsentEventRow) -> ConsentEvent:
+
+def _event(row: Any) -> ConsentEvent:
     return ConsentEvent(
         person_id=row.person_id,
         purpose=row.purpose,
@@ -36,11 +41,10 @@ class ConsentRepository(RepositoryBase):
         return _event(row)
 
     def events(self, person_id: str, *, purpose: str | None = None) -> list[ConsentEvent]:
-        t = ConsentEventRow
-        stmt = select(t).where(t.person_id == person_id).order_by(t.at, t.id)
-        if purpose is not None:
-            stmt = stmt.where(t.purpose == purpose)
-        return [_event(r) for r in self.session.scalars(stmt)]
+        """The person's events in order (Core, on the session's connection: this runs on
+        every request that a consent rule applies to, and is never cached)."""
+        rows = self.session.connection().execute(_EVENTS, {"pid": person_id})
+        return [_event(r) for r in rows if purpose is None or r.purpose == purpose]
 
 
 class PolicyVersionRepository(RepositoryBase):

@@ -27,7 +27,7 @@ PersonPath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z
     summary="Record a consent or objection towards your agency",
     responses=problems(400, 403, 404),
 )
-def record(
+async def record(
     request: Request, claims: Claims, person_id: PersonPath, body: ConsentEventCreate
 ) -> ConsentEventRead:
     """Appends to the person's consent history; a withdrawal applies to the very next request."""
@@ -50,7 +50,7 @@ def record(
         )
         return ConsentEventRead(**event.model_dump(exclude={"seq"})), audit
 
-    return api.run(request, work, write=True)
+    return await api.run_async(request, work, write=True)
 
 
 @router.get(
@@ -59,7 +59,7 @@ def record(
     summary="The person's consent towards your agency for a purpose",
     responses=problems(400, 403, 404),
 )
-def state(
+async def state(
     request: Request,
     claims: Claims,
     person_id: PersonPath,
@@ -85,4 +85,4 @@ def state(
         )
         return read, audit
 
-    return api.run(request, work, write=False)
+    return await api.run_async(request, work, write=False)

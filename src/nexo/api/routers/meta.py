@@ -72,7 +72,7 @@ def problem_type(
     return {"type": f"/problems/{code}", "title": title, "status": status}
 
 
-def _audited_read(request: Request, claims: TokenClaims, detail: str) -> None:
+async def _audited_read(request: Request, claims: TokenClaims, detail: str) -> None:
     api = api_state(request)
 
     def work(s: Session) -> tuple[None, AuditRecord]:
@@ -88,7 +88,7 @@ def _audited_read(request: Request, claims: TokenClaims, detail: str) -> None:
         )
         return None, record
 
-    api.run(request, work, write=False)
+    await api.run_async(request, work, write=False)
 
 
 @router.get(
@@ -98,9 +98,9 @@ def _audited_read(request: Request, claims: TokenClaims, detail: str) -> None:
     summary="The purpose catalogue",
     responses=problems(),
 )
-def purposes(request: Request, claims: Claims) -> PurposesRead:
+async def purposes(request: Request, claims: Claims) -> PurposesRead:
     """Every request states one of these purposes."""
-    _audited_read(request, claims, "purposes")
+    await _audited_read(request, claims, "purposes")
     catalogue = api_state(request).exchange.policy.catalogue
     return PurposesRead(
         version=catalogue.version,
@@ -115,9 +115,9 @@ def purposes(request: Request, claims: Claims) -> PurposesRead:
     summary="The agreements your agency is party to",
     responses=problems(),
 )
-def agreements(request: Request, claims: Claims) -> AgreementsRead:
+async def agreements(request: Request, claims: Claims) -> AgreementsRead:
     """What your agency may ask, for which purpose, on which basis, until when."""
-    _audited_read(request, claims, "agreements")
+    await _audited_read(request, claims, "agreements")
     api = api_state(request)
     now = api.now()
     out = [

@@ -39,7 +39,7 @@ Claims = Annotated[TokenClaims, Depends(require(Scope.PERSONS_READ))]
     summary="Find persons by identifier",
     responses=problems(400, 403),
 )
-def search(body: IdentifierSearch, request: Request, claims: Claims) -> SearchRead:
+async def search(body: IdentifierSearch, request: Request, claims: Claims) -> SearchRead:
     """Persons carrying the identifier whom your agreements for the purpose let you see.
 
     A person outside your agreements is simply not in the results: an empty list means
@@ -63,7 +63,7 @@ def search(body: IdentifierSearch, request: Request, claims: Claims) -> SearchRe
         )
         return read, record
 
-    return api.run(request, work, write=False)
+    return await api.run_async(request, work, write=False)
 
 
 @router.post(
@@ -72,7 +72,7 @@ def search(body: IdentifierSearch, request: Request, claims: Claims) -> SearchRe
     summary="Find persons by name and birth date",
     responses=problems(403, 501),
 )
-def match(body: DemographicSearch, request: Request, claims: Claims) -> MatchRead:
+async def match(body: DemographicSearch, request: Request, claims: Claims) -> MatchRead:
     """Persons the matcher finds above the confidence threshold that you may see."""
     api = api_state(request)
     person = Person(
@@ -100,7 +100,7 @@ def match(body: DemographicSearch, request: Request, claims: Claims) -> MatchRea
         )
         return read, record
 
-    return api.run(request, work, write=False)
+    return await api.run_async(request, work, write=False)
 
 
 @router.get(
@@ -109,7 +109,7 @@ def match(body: DemographicSearch, request: Request, claims: Claims) -> MatchRea
     summary="A person's records, minimised to your agreements",
     responses=problems(400, 403, 404),
 )
-def person(
+async def person(
     request: Request,
     claims: Claims,
     person_id: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")],
@@ -155,7 +155,7 @@ def person(
         read = PersonRead(purpose=purpose, policy_version=api.exchange.policy.version, **payload)
         return read, record
 
-    return api.run(request, work, write=False)
+    return await api.run_async(request, work, write=False)
 
 
 @router.post(
@@ -164,7 +164,7 @@ def person(
     summary="Ask a yes/no question about a person",
     responses=problems(403, 404),
 )
-def verify(
+async def verify(
     request: Request,
     claims: Claims,
     person_id: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")],
@@ -197,4 +197,4 @@ def verify(
         )
         return read, record
 
-    return api.run(request, work, write=False)
+    return await api.run_async(request, work, write=False)
