@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from nexo.api.deps import api_state, require
-from nexo.api.responses import problems
+from nexo.api.responses import json_response, problems
 from nexo.audit.domain import AuditRecord
 from nexo.auth.domain import Scope
 from nexo.auth.tokens import TokenClaims
@@ -21,7 +22,6 @@ from nexo.exchange.schemas import (
     MatchHit,
     MatchRead,
     PersonRead,
-    SearchHit,
     SearchRead,
     VerificationAsk,
     VerificationRead,
@@ -39,7 +39,7 @@ Claims = Annotated[TokenClaims, Depends(require(Scope.PERSONS_READ))]
     summary="Find persons by identifier",
     responses=problems(400, 403),
 )
-async def search(body: IdentifierSearch, request: Request, claims: Claims) -> SearchRead:
+async def search(body: IdentifierSearch, request: Request, claims: Claims) -> Response:
     """Persons carrying the identifier whom your agreements for the purpose let you see.
 
     A person outside your agreements is simply not in the results: an empty list means
@@ -47,7 +47,7 @@ async def search(body: IdentifierSearch, request: Request, claims: Claims) -> Se
     """
     api = api_state(request)
 
-    def work(s: Session) -> tuple[SearchRead, AuditRecord]:
+    def work(s: Session) -> tuple[Response, AuditRecord]:
         hits, record = service.search_by_identifier(
             s,
             exchange=api.exchange,
@@ -57,11 +57,9 @@ async def search(body: IdentifierSearch, request: Request, claims: Claims) -> Se
             value=body.identifier.value,
             at=api.now(),
         )
-        results = [SearchHit(person_id=h["person_id"], records=h["records"]) for h in hits]
-        read = SearchRead(
-            purpose=body.purpose, policy_version=api.exchange.policy.version, results=results
-        )
-        return read, record
+        version = api.exchange.policy.version
+        read = {"purpose": body.purpose, "policy_version": version, "results": hits}
+        return json_response(read), record
 
     return await api.run_async(request, work, write=False)
 
@@ -131,7 +129,7 @@ async def person(
             "agency:entity or entity.field (default: all allowed).",
         ),
     ] = None,
-) -> PersonRead:
+) -> Response:
     """Facts from both agencies (person, registrations, episodes, programmes, enrolments,
     household), keeping only the fields agreements in force grant for the purpose."""
     api = api_state(request)
@@ -142,7 +140,7 @@ async def person(
         except ValueError as e:
             raise UsageError(f"fields: {e}", hint="e.g. fields=social:benefit_enrolment") from e
 
-    def work(s: Session) -> tuple[PersonRead, AuditRecord]:
+    def work(s: Session) -> tuple[Response, AuditRecord]:
         payload, record = service.person_view(
             s,
             exchange=api.exchange,
@@ -152,8 +150,8 @@ async def person(
             requested=requested,
             at=api.now(),
         )
-        read = PersonRead(purpose=purpose, policy_version=api.exchange.policy.version, **payload)
-        return read, record
+        version = api.exchange.policy.version
+        return json_response({**payload, "purpose": purpose, "policy_version": version}), record
 
     return await api.run_async(request, work, write=False)
 
