@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import jwt
@@ -153,3 +159,50 @@ def test_clients_tokens_consent_and_audit(home: tuple[Path, dict[str, str]]) -> 
     tampered = nexo("audit", "verify", "--checkpoint", str(note), home=folder)
     assert tampered.returncode == 1
     assert "entry 2 was changed" in tampered.stderr and "first bad entry: 2" in tampered.stderr
+
+
+def test_serve_answers_over_http_and_a_request_can_be_replayed(tmp_path: Path) -> None:
+    folder = tmp_path / "home"
+    engine = make_engine(f"sqlite:///{folder / 'nexo.db'}")
+    upgrade(engine)
+    pid = build_world(session_factory(engine)).pid["both"]
+    engine.dispose()
+    assert nexo("clients", "add", "soc-app", "--agency", "social", home=folder).returncode == 0
+    token = nexo("clients", "token", "soc-app", "--ttl", "1h", home=folder).stdout.strip()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEXO_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "nexo", "serve", "--port", str(port)],
+        env={**environ, "NEXO_HOME": str(folder)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        request = urllib.request.Request(
+            f"{base}/v1/persons/{pid}?purpose=benefit-eligibility",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as r:
+            entry = r.headers["Nexo-Audit-Entry"]
+            records = json.load(r)["records"]
+        assert records["employment"]["job_seeker_registration"][0]["status"] == "active"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/v1/persons/{pid}?purpose=case-management", timeout=10)
+        assert refused.value.code == 401
+        assert refused.value.headers["content-type"] == "application/problem+json"
+        refused.value.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+    replay = nexo("audit", "replay", entry, "--person", pid, home=folder)
+    assert replay.returncode == 0, replay.stderr
+    assert "replayed decision: allow" in replay.stdout and "consistent" in replay.stdout

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nexo.api.problems import PROBLEM_TYPE, PROBLEMS, TYPE_BASE
+from nexo.api.problems import PROBLEM_TYPE, PROBLEMS, TYPE_BASE, error_fields
 from nexo.api.state import ApiState
 from nexo.audit.domain import AuditRecord
 from nexo.logging import get_logger
@@ -119,7 +119,10 @@ class _Exchange:
         if isinstance(exc, HTTPException) and exc.status_code == 413:
             code, detail, hint = "payload-too-large", str(exc.detail), "send a smaller request"
         else:
-            log.error("unhandled error", exc_info=exc)
+            log.error(
+                "unhandled error",
+                extra={"fields": {**error_fields(exc), "request_id": self.request_id}},
+            )
             code, detail = "server-error", "the request failed on the server"
             hint = "retry later; report the request_id to the operator if it persists"
         status = PROBLEMS[code][0]

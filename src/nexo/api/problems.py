@@ -7,6 +7,7 @@ and writes documents that say what went wrong (``detail``) and what to do (``hin
 from __future__ import annotations
 
 import json
+import traceback
 from typing import Any
 
 from fastapi import Request
@@ -114,6 +115,12 @@ class Problem(BaseModel):
     request_id: str | None = None
     rule: str | None = Field(default=None, description="The policy rule that was missing.")
     errors: list[ProblemItem] | None = None
+
+
+def error_fields(exc: BaseException) -> dict[str, Any]:
+    """An exception for a log line without its message: messages of database errors carry the
+    statement's parameters, which can be personal data. The traceback shows code, not data."""
+    return {"error": type(exc).__name__, "where": "".join(traceback.format_tb(exc.__traceback__))}
 
 
 def code_of(error: NexoError) -> str:

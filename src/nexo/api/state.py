@@ -19,6 +19,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.api.metrics import Metrics
+from nexo.api.problems import error_fields
 from nexo.api.ratelimit import RateLimiter
 from nexo.audit import service as audit
 from nexo.audit.domain import AuditRecord, AuditUnavailable
@@ -121,7 +122,7 @@ class ApiState:
             appended = self.writer.append(record)
         except Exception as e:
             self.metrics.audit_failures.inc()
-            log.exception("audit append failed")
+            log.error("audit append failed", extra={"fields": error_fields(e)})
             raise AuditUnavailable(
                 "the request was not carried out because its audit entry could not be written",
                 hint="retry later; the operator should check the store",
@@ -149,12 +150,22 @@ class ApiState:
         return await anyio.to_thread.run_sync(fn)
 
     async def run_async(
-        self, request: Request, work: Callable[[Session], tuple[T, AuditRecord]], *, write: bool
+        self,
+        request: Request,
+        work: Callable[[Session], tuple[T, AuditRecord]],
+        *,
+        write: bool,
+        status: int = 200,
     ) -> T:
-        return await self.call(lambda: self.run(request, work, write=write))
+        return await self.call(lambda: self.run(request, work, write=write, status=status))
 
     def run(
-        self, request: Request, work: Callable[[Session], tuple[T, AuditRecord]], *, write: bool
+        self,
+        request: Request,
+        work: Callable[[Session], tuple[T, AuditRecord]],
+        *,
+        write: bool,
+        status: int = 200,
     ) -> T:
         """Run a use case; its audit entry is committed before this returns.
 
@@ -166,11 +177,11 @@ class ApiState:
                 lock = self.writer.lock if self.settings.audit else nullcontext()
                 with lock, transaction(self.factory) as s:
                     result, record = work(s)
-                    appended = self._append_in(request, s, record)
+                    appended = self._append_in(request, s, record, status)
             else:
                 with transaction(self.factory) as s:
                     result, record = work(s)
-                appended = self._append_in(request, None, record)
+                appended = self._append_in(request, None, record, status)
         except ExchangeError as e:
             if e.audit is not None:
                 request.state.audit = e.audit
@@ -180,12 +191,12 @@ class ApiState:
         return result
 
     def _append_in(
-        self, request: Request, session: Session | None, record: AuditRecord
+        self, request: Request, session: Session | None, record: AuditRecord, status: int
     ) -> Appended | None:
         record = replace(
             record,
             action=action_of(request),
-            status=200,
+            status=status,
             request_id=getattr(request.state, "request_id", None),
         )
         if session is None:

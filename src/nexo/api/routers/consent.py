@@ -50,7 +50,7 @@ async def record(
         )
         return ConsentEventRead(**event.model_dump(exclude={"seq"})), audit
 
-    return await api.run_async(request, work, write=True)
+    return await api.run_async(request, work, write=True, status=201)
 
 
 @router.get(
