@@ -238,3 +238,25 @@ def test_events_of_other_parts_and_who_saw_my_data(
     assert seen[-1]["action"] == "steward.correction" and seen[-1]["actor"] == "steward-1"
     assert "person-1" not in json.dumps(seen)  # persons are named by keyed hash only
     assert _verify(factory, keys).ok
+
+
+def test_the_api_writer_survives_other_writers(
+    factory: sessionmaker[Session], keys: KeyStore
+) -> None:
+    """Two processes append: the writer's remembered head goes stale, its compare-and-set
+    fails, it reads the head again; the log stays one unbroken chain."""
+    writer = service.AuditWriter(factory, keys=keys, checkpoint_every=4)
+    other = service.AuditWriter(factory, keys=keys, checkpoint_every=4)
+    record = AuditRecord(kind="request", action="GET /x", decision="allow", client_id="c")
+    indexes = []
+    for i in range(9):
+        indexes.append(writer.append(record).index)
+        if i % 2:
+            indexes.append(other.append(record).index)
+        if i % 3 == 0:
+            with transaction(factory) as s:  # a CLI event in its own transaction
+                indexes.append(service.record_event(s, keys=keys, action="cli", actor="op").index)
+    assert indexes == list(range(len(indexes)))
+    report = _verify(factory, keys)
+    assert report.ok, report.problems
+    assert report.entries == len(indexes) and report.checkpoints >= 3
