@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator, Sequence
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from nexo.audit.domain import GENESIS_MAC
@@ -39,12 +39,38 @@ _INSERT_ENTRY = insert(_t(AuditEntryRow))
 _INSERT_SUBJECT = insert(_t(AuditSubjectRow))
 
 
+class AppendStatements:
+    """The statements of one append, on a plain connection: they run on every request, and
+    the ORM session around them would double their cost."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def read_head(self) -> tuple[int, bytes]:
+        row = self.conn.execute(_READ_HEAD).one_or_none()
+        return (int(row.size), bytes.fromhex(row.chain)) if row else (0, GENESIS_MAC)
+
+    def swap_head(self, expected: int, size: int, chain: bytes) -> bool:
+        """Move the head from ``expected`` to ``size`` entries; False if it was not there."""
+        result = self.conn.execute(
+            _SWAP_HEAD, {"expected": expected, "new_size": size, "new_chain": chain.hex()}
+        )
+        return bool(result.rowcount == 1)
+
+    def insert(self, entry: dict[str, object], subjects: Sequence[str]) -> None:
+        self.conn.execute(_INSERT_ENTRY, entry)
+        if subjects:
+            idx = entry["idx"]
+            self.conn.execute(_INSERT_SUBJECT, [{"ref": r, "entry_idx": idx} for r in subjects])
+
+
 class AuditRepository(RepositoryBase):
     def __init__(self, session: Session) -> None:
         super().__init__(session)
 
-    # The append path runs on every request: Core statements built once, on the session's
-    # connection (the ORM layer would double its cost).
+    @property
+    def fast(self) -> AppendStatements:
+        return AppendStatements(self.session.connection())
 
     def advance_head(self) -> tuple[int, bytes]:
         """Reserve the next index (locking the head until commit); return it and the last chain."""
@@ -59,27 +85,9 @@ class AuditRepository(RepositoryBase):
     def set_head_chain(self, chain: bytes) -> None:
         self.session.connection().execute(_SET_CHAIN, {"chain": chain.hex()})
 
-    def read_head(self) -> tuple[int, bytes]:
-        row = self.session.connection().execute(_READ_HEAD).one_or_none()
-        return (int(row.size), bytes.fromhex(row.chain)) if row else (0, GENESIS_MAC)
-
-    def swap_head(self, expected: int, size: int, chain: bytes) -> bool:
-        """Move the head from ``expected`` to ``size`` entries; False if it was not there."""
-        result = self.session.connection().execute(
-            _SWAP_HEAD, {"expected": expected, "new_size": size, "new_chain": chain.hex()}
-        )
-        return bool(result.rowcount == 1)
-
     def head(self) -> tuple[int, bytes]:
         row = self.session.get(AuditHeadRow, HEAD_ID)
         return (row.size, bytes.fromhex(row.chain)) if row else (0, GENESIS_MAC)
-
-    def insert(self, entry: dict[str, object], subjects: Sequence[str]) -> None:
-        conn = self.session.connection()
-        conn.execute(_INSERT_ENTRY, entry)
-        if subjects:
-            idx = entry["idx"]
-            conn.execute(_INSERT_SUBJECT, [{"ref": r, "entry_idx": idx} for r in subjects])
 
     def count(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(AuditEntryRow)) or 0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,7 +29,7 @@ from nexo.audit.domain import (
     sign_checkpoint,
 )
 from nexo.audit.merkle import Frontier, LeafHashes
-from nexo.audit.repository import AuditRepository
+from nexo.audit.repository import AppendStatements, AuditRepository
 from nexo.audit.tables import AuditCheckpointRow
 from nexo.auth.keys import KeyStore
 from nexo.errors import NotFound
@@ -46,7 +47,7 @@ class Appended:
 
 
 def _write(
-    repo: AuditRepository,
+    repo: AppendStatements,
     keys: KeyStore,
     record: AuditRecord,
     at: datetime,
@@ -87,7 +88,7 @@ def append(
     at = at or utc_now()
     repo = AuditRepository(session)
     index, previous = repo.advance_head()
-    appended, link = _write(repo, keys, record, at, index, previous)
+    appended, link = _write(repo.fast, keys, record, at, index, previous)
     repo.set_head_chain(link)
     if (index + 1) % checkpoint_every == 0:
         make_checkpoint(session, keys=keys, origin=origin, at=at, size=index + 1)
@@ -113,6 +114,10 @@ class AuditWriter:
         checkpoint_every: int = 1000,
     ) -> None:
         self.factory = factory
+        engine = factory.kw.get("bind")
+        if not isinstance(engine, Engine):
+            raise TypeError("the audit writer needs a session factory bound to an engine")
+        self.engine = engine
         self.keys = keys
         self.origin = origin
         self.checkpoint_every = checkpoint_every
@@ -123,27 +128,29 @@ class AuditWriter:
         with self.lock:
             for attempt in range(self.ATTEMPTS):
                 try:
-                    with transaction(self.factory) as s:
-                        appended = self._try(s, record, at or utc_now())
+                    appended = self._try(record, at or utc_now())
                     if appended is not None:
-                        return appended
+                        break
                 except (OperationalError, IntegrityError):
                     if attempt == self.ATTEMPTS - 1:
                         raise
                 self.head = None  # another writer moved the head: read it again
                 time.sleep(0.001 * (attempt + 1))
-            raise AuditTampered("the audit head kept moving; another writer is misbehaving")
+            else:
+                raise AuditTampered("the audit head kept moving; another writer misbehaves")
+        if (appended.index + 1) % self.checkpoint_every == 0:
+            with transaction(self.factory) as s:
+                make_checkpoint(s, keys=self.keys, origin=self.origin, size=appended.index + 1)
+        return appended
 
-    def _try(self, s: Session, record: AuditRecord, at: datetime) -> Appended | None:
-        repo = AuditRepository(s)
-        size, previous = self.head if self.head is not None else repo.read_head()
-        appended, link = _write(repo, self.keys, record, at, size, previous)
-        if not repo.swap_head(size, size + 1, link):
-            self.head = None
-            s.rollback()
-            return None
-        if (size + 1) % self.checkpoint_every == 0:
-            make_checkpoint(s, keys=self.keys, origin=self.origin, at=at, size=size + 1)
+    def _try(self, record: AuditRecord, at: datetime) -> Appended | None:
+        with self.engine.begin() as conn:
+            statements = AppendStatements(conn)
+            size, previous = self.head if self.head is not None else statements.read_head()
+            appended, link = _write(statements, self.keys, record, at, size, previous)
+            if not statements.swap_head(size, size + 1, link):
+                conn.rollback()
+                return None
         self.head = (size + 1, link)
         return appended
 
