@@ -34,6 +34,7 @@ class WalCheckpointer:
 
     def start(self) -> None:
         event.listen(self.engine, "connect", _no_autocheckpoint)
+        self.engine.dispose()  # connections opened before (migrations) would keep checkpointing
         self._thread = threading.Thread(target=self._run, name="nexo-wal-checkpoint", daemon=True)
         self._thread.start()
 
