@@ -154,7 +154,7 @@ class _Exchange:
                 index = self.state.get("audit_index")
                 if index is None and self.api.settings.audit:
                     try:
-                        appended = await self.api.call(self._append_record)
+                        appended = await self.api.append_async(self._record())
                     except Exception:
                         await self._unaudited()
                         return
@@ -192,7 +192,7 @@ class _Exchange:
         )
         await self.send({"type": "http.response.body", "body": body})
 
-    def _append_record(self) -> Any:
+    def _record(self) -> AuditRecord:
         partial: AuditRecord | None = self.state.get("audit")
         who: Requester | None = self.state.get("client")
         route = self.scope.get("route")
@@ -212,7 +212,7 @@ class _Exchange:
         )
         if self.status >= 400 and record.decision == "allow":
             record = AuditRecord(**{**record.__dict__, "decision": "deny"})
-        return self.api.append(record)
+        return record
 
     def _observe(self) -> None:
         route = self.scope.get("route")

@@ -7,11 +7,13 @@ carries its own audit record, which the middleware appends with the final status
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 import anyio
@@ -59,6 +61,8 @@ class ApiState:
     writer: AuditWriter = field(init=False)
     _clients: dict[str, tuple[Client, float]] = field(default_factory=dict)
     _tokens: dict[str, TokenClaims] = field(default_factory=dict)
+    _pending: list[tuple[AuditRecord, asyncio.Future[Appended]]] = field(default_factory=list)
+    _flushing: bool = False
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_per_second, self.settings.burst)
@@ -123,12 +127,43 @@ class ApiState:
         except Exception as e:
             self.metrics.audit_failures.inc()
             log.error("audit append failed", extra={"fields": error_fields(e)})
-            raise AuditUnavailable(
-                "the request was not carried out because its audit entry could not be written",
-                hint="retry later; the operator should check the store",
-            ) from e
+            raise _unavailable(e) from e
         self.metrics.audit.labels(record.decision).inc()
         return appended
+
+    async def append_async(self, record: AuditRecord) -> Appended | None:
+        """Append one entry, committed together with those of the requests that arrive while
+        the previous commit is under way (group commit); returns once it is committed."""
+        if not self.settings.audit:
+            return None
+        future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the requests of this loop turn join the batch
+            while self._pending:
+                batch, self._pending = self._pending, []
+                records = [r for r, _ in batch]
+                try:
+                    appended = await self.call(partial(self.writer.append_many, records))
+                except Exception as e:
+                    self.metrics.audit_failures.inc(len(batch))
+                    log.error("audit append failed", extra={"fields": error_fields(e)})
+                    for _, future in batch:
+                        if not future.done():  # a request whose client went away is done
+                            future.set_exception(_unavailable(e))
+                    continue
+                for (record, future), a in zip(batch, appended, strict=True):
+                    self.metrics.audit.labels(record.decision).inc()
+                    if not future.done():
+                        future.set_result(a)
+        finally:
+            self._flushing = False
 
     def _append(self, session: Session, record: AuditRecord) -> Appended:
         """Append inside the caller's transaction (a use case that writes)."""
@@ -157,7 +192,33 @@ class ApiState:
         write: bool,
         status: int = 200,
     ) -> T:
-        return await self.call(lambda: self.run(request, work, write=write, status=status))
+        if write:
+            return await self.call(lambda: self.run(request, work, write=True, status=status))
+        result, record = await self.call(lambda: self._work(request, work))
+        appended = await self.append_async(self._decorate(request, record, status))
+        if appended is not None:
+            request.state.audit_index = appended.index
+        return result
+
+    def _work(
+        self, request: Request, work: Callable[[Session], tuple[T, AuditRecord]]
+    ) -> tuple[T, AuditRecord]:
+        try:
+            with transaction(self.factory) as s:
+                return work(s)
+        except ExchangeError as e:
+            if e.audit is not None:
+                request.state.audit = e.audit
+            raise
+
+    @staticmethod
+    def _decorate(request: Request, record: AuditRecord, status: int) -> AuditRecord:
+        return replace(
+            record,
+            action=action_of(request),
+            status=status,
+            request_id=getattr(request.state, "request_id", None),
+        )
 
     def run(
         self,
@@ -193,12 +254,7 @@ class ApiState:
     def _append_in(
         self, request: Request, session: Session | None, record: AuditRecord, status: int
     ) -> Appended | None:
-        record = replace(
-            record,
-            action=action_of(request),
-            status=status,
-            request_id=getattr(request.state, "request_id", None),
-        )
+        record = self._decorate(request, record, status)
         if session is None:
             return self.append(record)
         if not self.settings.audit:
@@ -213,6 +269,15 @@ class ApiState:
             ) from e
         self.metrics.audit.labels(record.decision).inc()
         return appended
+
+
+def _unavailable(cause: Exception) -> AuditUnavailable:
+    error = AuditUnavailable(
+        "the request was not carried out because its audit entry could not be written",
+        hint="retry later; the operator should check the store",
+    )
+    error.__cause__ = cause
+    return error
 
 
 def action_of(request: Request) -> str:

@@ -125,10 +125,14 @@ class AuditWriter:
         self.lock = threading.Lock()
 
     def append(self, record: AuditRecord, at: datetime | None = None) -> Appended:
+        return self.append_many([record], at)[0]
+
+    def append_many(self, records: list[AuditRecord], at: datetime | None = None) -> list[Appended]:
+        """Append several entries in one transaction (group commit), in the given order."""
         with self.lock:
             for attempt in range(self.ATTEMPTS):
                 try:
-                    appended = self._try(record, at or utc_now())
+                    appended = self._try(records, at or utc_now())
                     if appended is not None:
                         break
                 except (OperationalError, IntegrityError):
@@ -138,21 +142,25 @@ class AuditWriter:
                 time.sleep(0.001 * (attempt + 1))
             else:
                 raise AuditTampered("the audit head kept moving; another writer misbehaves")
-        if (appended.index + 1) % self.checkpoint_every == 0:
-            with transaction(self.factory) as s:
-                make_checkpoint(s, keys=self.keys, origin=self.origin, size=appended.index + 1)
+        for a in appended:
+            if (a.index + 1) % self.checkpoint_every == 0:
+                with transaction(self.factory) as s:
+                    make_checkpoint(s, keys=self.keys, origin=self.origin, size=a.index + 1)
         return appended
 
-    def _try(self, record: AuditRecord, at: datetime) -> Appended | None:
+    def _try(self, records: list[AuditRecord], at: datetime) -> list[Appended] | None:
         with self.engine.begin() as conn:
             statements = AppendStatements(conn)
-            size, previous = self.head if self.head is not None else statements.read_head()
-            appended, link = _write(statements, self.keys, record, at, size, previous)
-            if not statements.swap_head(size, size + 1, link):
+            start, link = self.head if self.head is not None else statements.read_head()
+            out = []
+            for i, record in enumerate(records):
+                appended, link = _write(statements, self.keys, record, at, start + i, link)
+                out.append(appended)
+            if not statements.swap_head(start, start + len(records), link):
                 conn.rollback()
                 return None
-        self.head = (size + 1, link)
-        return appended
+        self.head = (start + len(records), link)
+        return out
 
 
 def record_event(
