@@ -87,6 +87,23 @@ def test_clients_tokens_consent_and_audit(home: tuple[Path, dict[str, str]]) -> 
     assert bad_ttl.returncode == 2 and "is not a duration" in bad_ttl.stderr
     listed = nexo("clients", "list", home=folder)
     assert "pes-app" in listed.stdout and "employment" in listed.stdout
+    disabled = nexo("clients", "disable", "pes-app", home=folder)
+    assert disabled.returncode == 0 and "disabled" in nexo("clients", "list", home=folder).stdout
+    user = nexo(
+        "users",
+        "add",
+        "maria",
+        "--role",
+        "caseworker",
+        "--role",
+        "steward",
+        "--agency",
+        "social",
+        home=folder,
+    )
+    assert user.returncode == 0 and "caseworker, steward" in user.stdout, user.stderr
+    bad_role = nexo("users", "add", "pedro", "--role", "king", home=folder)
+    assert bad_role.returncode == 2
 
     person = pid["both"]
     granted = nexo(
