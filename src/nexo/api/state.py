@@ -150,7 +150,7 @@ class ApiState:
                 batch, self._pending = self._pending, []
                 records = [r for r, _ in batch]
                 try:
-                    appended = await self.call(partial(self.writer.append_many, records))
+                    appended = await self._commit(records)
                 except Exception as e:
                     self.metrics.audit_failures.inc(len(batch))
                     log.error("audit append failed", extra={"fields": error_fields(e)})
@@ -164,6 +164,11 @@ class ApiState:
                         future.set_result(a)
         finally:
             self._flushing = False
+
+    async def _commit(self, records: list[AuditRecord]) -> list[Appended]:
+        """Commit a batch in a worker thread, whatever the store: a commit can wait on the
+        disk, and the event loop keeps serving meanwhile; one hop per batch is cheap."""
+        return await anyio.to_thread.run_sync(partial(self.writer.append_many, records))
 
     def _append(self, session: Session, record: AuditRecord) -> Appended:
         """Append inside the caller's transaction (a use case that writes)."""
