@@ -12,7 +12,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,7 +20,6 @@ from nexo.api.middleware import NexoMiddleware
 from nexo.api.problems import Problem, http_response, nexo_error_response, validation_response
 from nexo.api.routers import audit, consent, meta, oauth, persons
 from nexo.api.state import ApiState
-from nexo.api.walcheckpoint import WalCheckpointer
 from nexo.auth.keys import keystore
 from nexo.config import Settings, get_settings
 from nexo.errors import NexoError
@@ -101,17 +99,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # collector's full passes, which would otherwise pause requests for tens of milliseconds
     gc.collect()
     gc.freeze()
-    state: ApiState = app.state.nexo
-    engine = state.factory.kw.get("bind")
-    checkpointer = None
-    if isinstance(engine, Engine) and engine.dialect.name == "sqlite":
-        checkpointer = WalCheckpointer(engine)
-        checkpointer.start()
-    try:
-        yield
-    finally:
-        if checkpointer is not None:
-            checkpointer.stop()
+    yield
 
 
 def create_app(
