@@ -57,6 +57,26 @@ class LinkageSettings(BaseModel):
     seed: int = 42
 
 
+class ApiSettings(BaseModel):
+    """The exchange API (``NEXO_API__...``): tokens, limits, policy files, audit."""
+
+    issuer: str = Field(default="nexo", description="'iss' of the tokens Nexo signs.")
+    audience: str = Field(default="nexo-api", description="'aud' of access tokens.")
+    token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Larger requests: 413.")
+    rate_per_second: float = Field(default=20.0, gt=0, description="Default for new clients.")
+    burst: int = Field(default=40, ge=1, description="Default for new clients.")
+    match_threshold: float = Field(default=0.95, gt=0, le=1)
+    policy_dir: Path | None = Field(
+        default=None, description="Folder with purposes.yaml and agreements/; default: built-in."
+    )
+    audit: bool = Field(
+        default=True, description="Audit every request. Off only to measure its cost (bench)."
+    )
+    checkpoint_every: int = Field(default=1000, ge=1, description="Sign a checkpoint every N.")
+    origin: str = Field(default="nexo.audit.log", description="Origin line of checkpoints.")
+
+
 class Settings(BaseSettings):
     """Runtime settings.
 
@@ -75,6 +95,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     linkage: LinkageSettings = Field(default_factory=LinkageSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @property
     def effective_database_url(self) -> str:

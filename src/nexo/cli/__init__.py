@@ -7,7 +7,22 @@ from typing import Any
 
 import typer
 
-from nexo.cli import db, dci, demo, ingest, link, mapping, quality, quarantine, synth  # noqa: F401  (register commands)
+from nexo.cli import (  # noqa: F401  (register commands)
+    audit,
+    clients,
+    consent,
+    db,
+    dci,
+    demo,
+    ingest,
+    link,
+    mapping,
+    policy,
+    quality,
+    quarantine,
+    serve,
+    synth,
+)
 from nexo.cli.app import app
 from nexo.cli.render import console, error
 from nexo.config import get_settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Annotated
 
@@ -10,13 +11,17 @@ from rich.panel import Panel
 from rich.table import Table
 
 from nexo.adapters.service import Progress
+from nexo.auth.keys import keystore
 from nexo.cli.app import app
 from nexo.cli.common import open_store
 from nexo.cli.ingest import _advance, batch_table
 from nexo.cli.render import console, progress_bar
+from nexo.cli.serve import serve_api
 from nexo.cli.synth import build_config
 from nexo.config import get_settings
 from nexo.demo.service import DemoSummary, run_demo
+from nexo.exchange.demo import ExchangeDemo, prepare_exchange_demo
+from nexo.store.base import utc_now
 
 
 def _summary(s: DemoSummary) -> None:
@@ -83,18 +88,67 @@ def _quality(s: DemoSummary) -> None:
     console.print(f"quality report: [link=file://{q.report_path.resolve()}]{q.report_path}[/link]")
 
 
+def _exchange(x: ExchangeDemo, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    table = Table(title="exchange API clients (one per agency)")
+    for col in ("client", "agency", "may ask (purpose ← provider)"):
+        table.add_column(col)
+    for c in x.clients:
+        table.add_row(c.client_id, c.agency, "\n".join(c.agreements) or "-")
+    console.print(table)
+    seeded = x.seeded
+    if seeded and seeded.records:
+        console.print(
+            f"person index: {seeded.persons:,} persons for {seeded.records:,} records "
+            "[dim](stand-in: one person per verified identifier, until linkage runs)[/]"
+        )
+    for c in x.clients:
+        var = f"NEXO_TOKEN_{c.agency.upper().replace('-', '_')}"
+        console.print(
+            f"[bold]{c.client_id}[/] ({c.agency}): client secret {c.secret}", soft_wrap=True
+        )
+        console.print(
+            f"  export {var}={c.token}  [dim]# valid until {c.token_expires:%Y-%m-%d %H:%M} UTC[/]",
+            soft_wrap=True,
+            highlight=False,
+        )
+    console.print(
+        f"fresh token: curl -s -u <client>:<secret> -d grant_type=client_credentials "
+        f"{base}/oauth/token",
+        soft_wrap=True,
+    )
+    if x.example and x.clients:
+        scheme, value = x.example
+        c = next((c for c in x.clients if c.agency == "social"), x.clients[0])
+        var = f"NEXO_TOKEN_{c.agency.upper().replace('-', '_')}"
+        purpose = "benefit-eligibility" if c.agency == "social" else "case-management"
+        body = json.dumps({"purpose": purpose, "identifier": {"scheme": scheme, "value": value}})
+        console.print(
+            f'try: curl -s -H "Authorization: Bearer ${var}" -H "Content-Type: application/json" '
+            f"-d '{body}' {base}/v1/persons/search",
+            soft_wrap=True,
+            highlight=False,
+        )
+    console.print(f"API docs: {base}/docs · policy version {x.policy_version}", soft_wrap=True)
+
+
 @app.command("demo")
 def demo(
     persons: Annotated[int, typer.Option(help="Persons in the synthetic country.")] = 10_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     locale: Annotated[str, typer.Option(help="cl, de or kr.")] = "cl",
     serve: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="End by serving the API (when available).")
+        bool, typer.Option("--serve/--no-serve", help="End by serving the API on 127.0.0.1:8000.")
     ] = True,
+    host: Annotated[str, typer.Option(help="Interface the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the API listens on.")] = 8000,
 ) -> None:
-    """Run Nexo end to end on a synthetic country: generate, ingest both agencies, summarise.
+    """Run Nexo end to end on a synthetic country: generate, ingest, share, serve the API.
 
-    Needs no server and no configuration: the store is an SQLite file in NEXO_HOME (./.nexo).
+    Generates the country, ingests both agencies, summarises, registers one API client per
+    agency (printing its secret and a ready token), then serves the exchange API until Ctrl+C
+    (--no-serve stops after the summary). Needs no server and no configuration: the store is
+    an SQLite file in NEXO_HOME (./.nexo).
     """
     config = build_config(persons, seed, locale)
     url, factory = open_store()
@@ -115,3 +169,9 @@ def demo(
         )
         bar.update(synth_task, completed=100)
     _summary(summary)
+    exchange = prepare_exchange_demo(
+        factory, settings=get_settings(), keys=keystore(home), now=utc_now()
+    )
+    _exchange(exchange, host, port)
+    if serve:
+        serve_api(host, port)

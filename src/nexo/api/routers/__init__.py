@@ -1,0 +1,1 @@
+"""API routers: they translate HTTP to calls of the parts, nothing more."""

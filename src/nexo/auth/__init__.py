@@ -1,0 +1,1 @@
+"""Machine clients, console users, tokens and Nexo's own keys."""

@@ -1,0 +1,1 @@
+"""The exchange: person search, minimised person views and verification answers."""

@@ -1,0 +1,1 @@
+"""Example policy shipped with Nexo: purpose catalogue and data-sharing agreements."""

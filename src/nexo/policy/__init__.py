@@ -1,0 +1,1 @@
+"""Policy: purpose catalogue, data-sharing agreements, consent, and the pure decision."""
