@@ -24,7 +24,7 @@ from nexo.auth.keys import keystore
 from nexo.config import Settings, get_settings
 from nexo.errors import NexoError
 from nexo.exchange.gate import Exchange
-from nexo.exchange.matching import Matcher
+from nexo.exchange.matching import Matcher, StoreMatcher
 from nexo.logging import get_logger
 from nexo.policy.domain import AgreementSet
 from nexo.policy.loader import load_policy
@@ -111,7 +111,8 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """Build the app. Tests pass a store, a policy, a matcher and a clock; ``nexo serve`` passes
-    nothing and everything comes from the settings."""
+    nothing and everything comes from the settings (demographic search then uses the linkage
+    part's online matcher over the store, loaded on first use)."""
     settings = settings or get_settings()
     if factory is None:
         factory = session_factory(make_engine(settings.effective_database_url))
@@ -121,7 +122,7 @@ def create_app(
     exchange = Exchange(
         policy=policy,
         keys=keystore(settings.home),
-        matcher=matcher,
+        matcher=matcher if matcher is not None else StoreMatcher(factory),
         match_threshold=settings.api.match_threshold,
     )
     engine = factory.kw.get("bind")

@@ -237,7 +237,19 @@ def match_demographics(
 ) -> tuple[list[dict[str, Any]], AuditRecord]:
     """Persons the matcher finds above the threshold that the client may see."""
     in_force = screen_request(exchange, requester, purpose, at, None, [])
-    if exchange.matcher is None:
+    try:
+        if exchange.matcher is None:
+            raise MatcherUnavailable(
+                "demographic search is not available: no person matcher is configured",
+                hint="run the linkage part (nexo link run) so the online matcher can load, or "
+                "search by identifier",
+            )
+        found = [
+            c
+            for c in exchange.matcher.match(person, top_k=5)
+            if c.probability >= exchange.match_threshold
+        ]
+    except MatcherUnavailable as e:
         record = audit_record(
             exchange,
             requester=requester,
@@ -246,20 +258,7 @@ def match_demographics(
             subjects=[],
             decision="error",
         )
-        fail(
-            MatcherUnavailable(
-                "demographic search is not available: no person matcher is configured",
-                hint="run the linkage part (nexo link) so the online matcher can load, or "
-                "search by identifier",
-            ),
-            record,
-        )
-    assert exchange.matcher is not None
-    found = [
-        c
-        for c in exchange.matcher.match(person, top_k=5)
-        if c.probability >= exchange.match_threshold
-    ]
+        fail(e, record)
     repo = ExchangeRepository(session)
     ids = {c.person_id for c in found}
     records = repo.records_of(ids)
