@@ -20,6 +20,12 @@ class DciSettings(BaseModel):
     )
     default_page_size: int = Field(default=100, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
+    max_scan: int = Field(
+        default=10_000,
+        ge=1,
+        description="Matches of one search checked against the policy; total_count counts the "
+        "visible ones among them.",
+    )
     max_batch: int = Field(default=100, ge=1, description="Requests per DCI message.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     delivery_attempts: int = Field(default=8, ge=1, description="Tries per callback.")

@@ -87,6 +87,14 @@ def test_clients_tokens_consent_and_audit(home: tuple[Path, dict[str, str]]) -> 
     assert bad_ttl.returncode == 2 and "is not a duration" in bad_ttl.stderr
     listed = nexo("clients", "list", home=folder)
     assert "pes-app" in listed.stdout and "employment" in listed.stdout
+    dci = nexo("clients", "add", "sp-mis", "--agency", "social",
+               "--default-purpose", "case-management", home=folder)  # fmt: skip
+    assert dci.returncode == 0, dci.stderr
+    assert "case-management" in nexo("clients", "list", home=folder).stdout
+    unknown = nexo("clients", "add", "sp-x", "--agency", "social",
+                   "--default-purpose", "curiosity", home=folder)  # fmt: skip
+    assert unknown.returncode == 2 and "not in the purpose catalogue" in unknown.stderr
+    assert "benefit-eligibility" in unknown.stderr  # it lists the purposes to choose from
     disabled = nexo("clients", "disable", "pes-app", home=folder)
     assert disabled.returncode == 0 and "disabled" in nexo("clients", "list", home=folder).stdout
     user = nexo(

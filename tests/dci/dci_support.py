@@ -2,9 +2,10 @@
 
 - a small, explicit population written into the real store (records, households, enrolments,
   the master person index);
-- the two ports bound to that store with an explicit test policy (a stand-in for the exchange
-  layer, which lives on another branch): a fixed field set for a fixed client and purpose,
-  denial otherwise; every call is recorded so tests can see what DCI passed through;
+- the two ports bound to that store with an explicit test policy (tests of the standard itself;
+  the real binding to the exchange is tested in ``test_exchange_binding``): a fixed field set
+  for a fixed client and purpose, denial otherwise; every call is recorded so tests can see what
+  DCI passed through;
 - the senders and their keys.
 
 Messages, the schema-checking DCI client and the callback receiver are in ``dci_http``.

@@ -16,12 +16,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nexo import __version__
+from nexo.api.dci import ExchangeAuthenticator, ExchangeDisclosure
 from nexo.api.middleware import NexoMiddleware
 from nexo.api.problems import Problem, http_response, nexo_error_response, validation_response
 from nexo.api.routers import audit, consent, meta, oauth, persons
 from nexo.api.state import ApiState
 from nexo.auth.keys import keystore
 from nexo.config import Settings, get_settings
+from nexo.dci.keys import key_dir, load_keyring
+from nexo.dci.router import dci_router
+from nexo.dci.service import DciRuntime
+from nexo.dci.worker import DciWorker
 from nexo.errors import NexoError
 from nexo.exchange.gate import Exchange
 from nexo.exchange.matching import Matcher, StoreMatcher
@@ -65,6 +70,7 @@ def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
                 {"name": "policy", "description": "Purposes and agreements"},
                 {"name": "oauth", "description": "Tokens and keys"},
                 {"name": "meta", "description": "Health and metrics"},
+                {"name": "DCI registry", "description": "DCI Social Registry API"},
             ],
         )
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -99,7 +105,30 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # collector's full passes, which would otherwise pause requests for tens of milliseconds
     gc.collect()
     gc.freeze()
-    yield
+    worker: DciWorker = app.state.dci_worker
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.close()
+
+
+def _mount_dci(app: FastAPI, state: ApiState, settings: Settings) -> None:
+    """The DCI registry API under /dci, on the same clients, policy, consent and audit trail;
+    its worker answers asynchronous searches and delivers callbacks while the app runs."""
+    runtime = DciRuntime(
+        factory=state.factory,
+        authenticator=ExchangeAuthenticator(state),
+        disclosure=ExchangeDisclosure(state, max_scan=settings.dci.max_scan),
+        keys=load_keyring(key_dir(settings)),
+        settings=settings.dci,
+        clock=state.now,
+    )
+    worker = DciWorker(runtime)
+    runtime.on_accept = worker.wake
+    app.include_router(dci_router(runtime))
+    app.state.dci = runtime
+    app.state.dci_worker = worker
 
 
 def create_app(
@@ -143,6 +172,7 @@ def create_app(
     app.state.nexo = state
     for router in (persons.router, consent.router, audit.router, oauth.router, meta.router):
         app.include_router(router)
+    _mount_dci(app, state, settings)
 
     @app.exception_handler(NexoError)
     async def _nexo(request: Request, exc: Exception) -> Response:

@@ -97,6 +97,11 @@ class ApiState:
         return claims
 
     def requester(self, session: Session, claims: TokenClaims) -> Requester:
+        """The token's client as a requester of the policy (see :meth:`client`)."""
+        client = self.client(session, claims)
+        return Requester(client.client_id, client.agency)
+
+    def client(self, session: Session, claims: TokenClaims) -> Client:
         """The token's client, checked to be still active (at most CLIENT_TTL_SECONDS old)."""
         cached = self._clients.get(claims.client_id)
         now = time.monotonic()
@@ -114,7 +119,7 @@ class ApiState:
                 "the client of this token is disabled",
                 hint="ask the Nexo operator to enable the client",
             )
-        return Requester(client.client_id, client.agency)
+        return client
 
     # ------------------------------------------------------------ audit
 

@@ -41,6 +41,7 @@ class Client:
     burst: int
     active: bool = True
     has_secret: bool = False
+    default_purpose: str | None = None
     public_jwk: dict[str, Any] | None = field(default=None, compare=False)
 
 

@@ -22,6 +22,7 @@ def _client(row: ApiClientRow) -> Client:
         burst=row.burst,
         active=row.status == "active",
         has_secret=row.secret_hash is not None,
+        default_purpose=row.default_purpose,
         public_jwk=row.public_jwk,
     )
 

@@ -94,6 +94,7 @@ def add_client(
     scopes: frozenset[str] = DEFAULT_SCOPES,
     public_jwk: dict[str, Any] | None = None,
     with_secret: bool = True,
+    default_purpose: str | None = None,
     rate_per_second: float,
     burst: int,
     now: datetime,
@@ -123,6 +124,7 @@ def add_client(
             rate_per_second=rate_per_second,
             burst=burst,
             status="active",
+            default_purpose=default_purpose,
             created_at=now,
             updated_at=now,
         )

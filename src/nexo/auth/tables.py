@@ -24,6 +24,8 @@ class ApiClientRow(Base):
     rate_per_second: Mapped[float] = mapped_column(Float)
     burst: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # active | disabled
+    #: purpose of requests that state none (DCI requests without authorize/consent)
+    default_purpose: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

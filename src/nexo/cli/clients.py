@@ -28,6 +28,21 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(users_app, name="users")
 
 
+def _known_purpose(purpose: str | None) -> str | None:
+    """A purpose of the catalogue in force, or a usage error listing them."""
+    if purpose is None:
+        return None
+    from nexo.policy.loader import load_policy
+
+    known = [p.id for p in load_policy(get_settings().api.policy_dir).catalogue.purposes]
+    if purpose not in known:
+        raise UsageError(
+            f"--default-purpose {purpose!r} is not in the purpose catalogue",
+            hint="purposes: " + ", ".join(sorted(known)),
+        )
+    return purpose
+
+
 @clients_app.command("add")
 def add(
     client_id: Annotated[str, typer.Argument(help="Client id, e.g. social-benefits.")],
@@ -44,6 +59,10 @@ def add(
     ] = True,
     rate: Annotated[float | None, typer.Option(help="Requests per second.")] = None,
     burst: Annotated[int | None, typer.Option(help="Burst size.")] = None,
+    default_purpose: Annotated[
+        str | None,
+        typer.Option(help="Purpose of requests stating none (DCI requests); from the catalogue."),
+    ] = None,
 ) -> None:
     """Register a client; its secret is shown once and stored only as an Argon2id hash."""
     settings = get_settings().api
@@ -63,6 +82,7 @@ def add(
             scopes=frozenset(scope) if scope else DEFAULT_SCOPES,
             public_jwk=jwk,
             with_secret=secret,
+            default_purpose=_known_purpose(default_purpose),
             rate_per_second=rate or settings.rate_per_second,
             burst=burst or settings.burst,
             now=utc_now(),
@@ -142,7 +162,8 @@ def list_() -> None:
     with transaction(factory) as s:
         clients = service.list_clients(s)
     table = Table(title="clients")
-    for col in ("client", "agency", "scopes", "authenticates with", "rate/s", "status"):
+    columns = ("client", "agency", "scopes", "authenticates with", "default purpose", "rate/s")
+    for col in (*columns, "status"):
         table.add_column(col)
     for c in clients:
         how = " + ".join(x for x, on in (("secret", c.has_secret), ("key", c.public_jwk)) if on)
@@ -151,6 +172,7 @@ def list_() -> None:
             c.agency,
             " ".join(sorted(c.scopes)),
             how,
+            c.default_purpose or "",
             f"{c.rate_per_second:g}",
             "active" if c.active else "disabled",
         )

@@ -13,7 +13,8 @@ columns. Persons not in the master person index are not found.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -44,6 +45,24 @@ from nexo.store.tables import (
 )
 
 P, L, M, H = PersonRecordRow, MpiLinkRow, HouseholdMembershipRow, HouseholdRow
+
+
+@dataclass(frozen=True)
+class MatchScope:
+    """Whose data each query attribute may match: a query must not find a subject through data
+    the requester may not see (its answer would confirm that data).
+
+    ``person``: for each attribute, the agencies whose person records it may match;
+    ``household``: the same for household columns; ``households``: the agencies whose households
+    a group search may return. An attribute not listed matches nothing.
+    """
+
+    person: Mapping[Attribute, frozenset[str]]
+    household: Mapping[Attribute, frozenset[str]]
+    households: frozenset[str]
+
+
+Agencies = MatchScope | None
 _PERSON_COLUMNS: dict[Attribute, Any] = {
     Attribute.GIVEN_NAMES: P.given_names,
     Attribute.FAMILY_NAME: P.family_name,
@@ -152,8 +171,9 @@ def _record_condition(c: Comparison) -> ColumnElement[bool]:
     return _compare(_PERSON_COLUMNS[c.attribute], c.operator, c.value, c.attribute in _CASELESS)
 
 
-def _persons_matching(c: Comparison) -> Select[Any]:
-    """Person ids with a linked current record meeting ``c``."""
+def _persons_matching(c: Comparison, agencies: Agencies) -> Select[Any]:
+    """Person ids with a linked current record meeting ``c`` (a record of ``agencies``, if
+    given: a query must not match on data the requester may not see)."""
     if c.attribute is Attribute.SUBJECT:
         values = [str(v) for v in (c.value if isinstance(c.value, tuple) else (c.value,))]
         merged = select(MpiPersonRow.merged_into).where(MpiPersonRow.person_id.in_(values))
@@ -161,7 +181,10 @@ def _persons_matching(c: Comparison) -> Select[Any]:
             or_(MpiPersonRow.person_id.in_(values), MpiPersonRow.person_id.in_(merged))
         )
     join = and_(P.agency == L.agency, P.source == L.source, P.record_id == L.record_id)
-    return select(L.person_id).join(P, join).where(_record_condition(c))
+    where = _record_condition(c)
+    if agencies is not None:
+        where = and_(P.agency.in_(sorted(agencies.person.get(c.attribute, ()))), where)
+    return select(L.person_id).join(P, join).where(where)
 
 
 def _households_of(persons: Select[Any]) -> Select[Any]:
@@ -170,24 +193,27 @@ def _households_of(persons: Select[Any]) -> Select[Any]:
     return select(H.id).join(M, home).join(L, link).where(L.person_id.in_(persons))
 
 
-def _condition(criteria: Criteria, entity: Entity) -> ColumnElement[bool]:
+def _condition(criteria: Criteria, entity: Entity, agencies: Agencies) -> ColumnElement[bool]:
     if isinstance(criteria, AllOf):
-        return and_(true(), *(_condition(i, entity) for i in criteria.items))
+        return and_(true(), *(_condition(i, entity, agencies) for i in criteria.items))
     if isinstance(criteria, AnyOf):
-        return or_(false(), *(_condition(i, entity) for i in criteria.items))
+        return or_(false(), *(_condition(i, entity, agencies) for i in criteria.items))
     if isinstance(criteria, Not):
-        return not_(_condition(criteria.item, entity))
+        return not_(_condition(criteria.item, entity, agencies))
     if entity is Entity.MEMBER:
-        return MpiPersonRow.person_id.in_(_persons_matching(criteria))
+        return MpiPersonRow.person_id.in_(_persons_matching(criteria, agencies))
     if criteria.attribute in _HOUSEHOLD_COLUMNS:
         caseless = criteria.attribute in _CASELESS
-        return _compare(
+        compared = _compare(
             _HOUSEHOLD_COLUMNS[criteria.attribute], criteria.operator, criteria.value, caseless
         )
+        if agencies is None:
+            return compared
+        return and_(H.agency.in_(sorted(agencies.household.get(criteria.attribute, ()))), compared)
     if criteria.attribute is Attribute.SUBJECT:
         values = criteria.value if isinstance(criteria.value, tuple) else (criteria.value,)
         return or_(false(), *(_household_ref_condition(str(v)) for v in values))
-    return H.id.in_(_households_of(_persons_matching(criteria)))
+    return H.id.in_(_households_of(_persons_matching(criteria, agencies)))
 
 
 def household_ref(agency: str, source: str, record_id: str) -> str:
@@ -202,16 +228,21 @@ def _household_ref_condition(ref: str) -> ColumnElement[bool]:
 
 
 class SubjectRepository(RepositoryBase):
-    def find(self, query: SubjectQuery, *, offset: int, limit: int) -> tuple[list[str], int]:
+    def find(
+        self, query: SubjectQuery, *, offset: int, limit: int, agencies: Agencies = None
+    ) -> tuple[list[str], int]:
         """One page of subject refs matching ``query`` (person ids, or household refs) and the
-        total count, in the query's order (ties by ref)."""
+        total count, in the query's order (ties by ref). With ``agencies``, each comparison
+        matches only the data of the agencies the scope names for its attribute."""
         if query.entity is Entity.MEMBER:
-            return self._find_persons(query, offset, limit)
-        return self._find_households(query, offset, limit)
+            return self._find_persons(query, offset, limit, agencies)
+        return self._find_households(query, offset, limit, agencies)
 
-    def _find_persons(self, query: SubjectQuery, offset: int, limit: int) -> tuple[list[str], int]:
+    def _find_persons(
+        self, query: SubjectQuery, offset: int, limit: int, agencies: Agencies
+    ) -> tuple[list[str], int]:
         mp = MpiPersonRow
-        where = and_(mp.status == "active", _condition(query.criteria, Entity.MEMBER))
+        where = and_(mp.status == "active", _condition(query.criteria, Entity.MEMBER, agencies))
         total = self.session.scalar(select(func.count()).select_from(mp).where(where)) or 0
         order = []
         for key in query.sort:
@@ -243,9 +274,11 @@ class SubjectRepository(RepositoryBase):
         return list(rows), total
 
     def _find_households(
-        self, query: SubjectQuery, offset: int, limit: int
+        self, query: SubjectQuery, offset: int, limit: int, agencies: Agencies
     ) -> tuple[list[str], int]:
-        where = _condition(query.criteria, Entity.GROUP)
+        where = _condition(query.criteria, Entity.GROUP, agencies)
+        if agencies is not None:
+            where = and_(H.agency.in_(sorted(agencies.households)), where)
         total = self.session.scalar(select(func.count()).select_from(H).where(where)) or 0
         order = []
         for key in query.sort:

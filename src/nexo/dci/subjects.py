@@ -45,7 +45,7 @@ HOUSEHOLD_FIELDS = frozenset(
 ALL_FIELDS = PERSON_FIELDS | MEMBER_FIELDS | HOUSEHOLD_FIELDS
 
 
-def _address(row: PersonRecordRow | HouseholdRow) -> AddressView | None:
+def address_view(row: PersonRecordRow | HouseholdRow) -> AddressView | None:
     view = AddressView(
         line=row.address_line,
         locality=row.locality,
@@ -100,7 +100,7 @@ def person_views(repo: SubjectRepository, person_ids: list[str]) -> dict[str, Pe
             identifiers=tuple(identifiers),
             phone=best.phone,
             email=best.email,
-            address=_address(best),
+            address=address_view(best),
             enrolments=tuple(benefits),
             updated_on=max(updated) if updated else None,
         )
@@ -121,7 +121,7 @@ def group_views(repo: SubjectRepository, refs: list[str]) -> list[GroupView]:
         out.append(
             GroupView(
                 ref=household_ref(household.agency, household.source, household.record_id),
-                address=_address(household),
+                address=address_view(household),
                 registered_on=household.registered_on,
                 size=household.size,
                 members=members,
