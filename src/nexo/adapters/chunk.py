@@ -59,13 +59,21 @@ def quarantine_row(
 
 def map_chunk(mapper: RowMapper, rows: list[RawRow], out: ChunkOut) -> MappedChunk:
     """Every row of the chunk ends in ``records`` (with its findings) or ``quarantine``."""
-    good = [r for r in rows if r.problem is None]
-    results = iter(mapper.map_rows([r.values for r in good]))
+    good = [r.values for r in rows if r.problem is None]
+    vector = mapper.vector
+    ready: list[NewRecord | None] = vector.run(good) if vector and good else [None] * len(good)
+    results = iter(mapper.map_rows([v for v, r in zip(good, ready, strict=True) if r is None]))
     done = MappedChunk()
     rejected: list[tuple[RawRow, list[Reason]]] = []
+    clean = iter(ready)
     for row in rows:
         if row.problem is not None:
             rejected.append((row, [Reason(row.problem[0], None, row.problem[1])]))
+            continue
+        record = next(clean)
+        if record is not None:  # a clean row mapped column-wise: one record, no findings
+            done.ok_rows += 1
+            done.records.append(record)
             continue
         result = next(results)
         if result.entities is None:
