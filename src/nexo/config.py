@@ -44,7 +44,8 @@ class IngestSettings(BaseModel):
         default=None,
         ge=0,
         description="Processes that map rows; 0 maps in the ingest process; unset: one per "
-        "core (at most 4) for inputs of 16 MB or more.",
+        "core (at most 4) for inputs of 16 MB or more, unless the mapping is vectorised "
+        "(mapped column-wise in the ingest process).",
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import random
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,15 +92,22 @@ def _raw_rows(rows: list[dict[str, str]]) -> list[RawRow]:
 
 
 def _snapshot(done: MappedChunk) -> dict[str, Any]:
+    records = done.records if done.batch is None else done.batch.records()
+    assert not (done.batch and done.records)
     return {
         "records": [
             (r.entity_type, r.record_id, r.text, r.content_hash, r.source_updated_on, r.projected())
-            for r in done.records
+            for r in records
         ],
         "quarantine": done.quarantine,
         "findings": done.findings,
         "ok_rows": done.ok_rows,
     }
+
+
+def test_every_python_whitespace_makes_a_row_unclean() -> None:
+    spaces = {c for c in range(sys.maxunicode + 1) if chr(c).isspace() and c != 0x20}
+    assert spaces <= set(vector.SPACES)
 
 
 def test_the_builtin_person_mapping_is_vectorised() -> None:
@@ -117,8 +125,9 @@ def test_same_records_quarantine_and_findings_as_row_wise(scheme: str) -> None:
     assert _snapshot(got) == _snapshot(map_chunk(slow, rows, OUT))
     if scheme == "cl-run":
         # the sample has every kind of row: clean ones, and ones only the row-wise mapper takes
-        ready = fast.vector.run([r.values for r in rows]) if fast.vector else []
-        assert 1500 < sum(r is not None for r in ready) < 2900
+        assert fast.vector is not None
+        clean, batch = fast.vector.run([r.values for r in rows])
+        assert 1500 < sum(clean) == len(batch) < 2900
         assert {q["reason_code"] for q in got.quarantine} >= {
             "invalid_date",
             "unknown_code",

@@ -12,7 +12,7 @@ from typing import Any
 from nexo.adapters.mapper import Reason, RowMapper
 from nexo.adapters.readers import RawRow
 from nexo.adapters.readers.base import store_safe
-from nexo.store.repository import NewRecord
+from nexo.store.repository import NewRecord, PersonBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,8 @@ class MappedChunk:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     ok_rows: int = 0
+    #: with a vectorised mapping, the records (``records`` is then empty)
+    batch: PersonBatch | None = None
 
 
 def quarantine_row(
@@ -58,32 +60,44 @@ def quarantine_row(
 
 
 def map_chunk(mapper: RowMapper, rows: list[RawRow], out: ChunkOut) -> MappedChunk:
-    """Every row of the chunk ends in ``records`` (with its findings) or ``quarantine``."""
+    """Every row of the chunk ends in ``records`` (with its findings) or ``quarantine``.
+
+    With a vectorised mapping (``vector.py``) the records are in ``batch`` instead: the clean
+    rows mapped column-wise, the others row-wise, in input order.
+    """
     good = [r.values for r in rows if r.problem is None]
     vector = mapper.vector
-    ready: list[NewRecord | None] = vector.run(good) if vector and good else [None] * len(good)
-    results = iter(mapper.map_rows([v for v, r in zip(good, ready, strict=True) if r is None]))
+    batch: PersonBatch | None = None
+    if vector is not None and good:
+        clean, batch = vector.run(good)
+    else:
+        clean = [False] * len(good)
+    results = iter(mapper.map_rows([v for v, c in zip(good, clean, strict=True) if not c]))
     done = MappedChunk()
     rejected: list[tuple[RawRow, list[Reason]]] = []
-    clean = iter(ready)
+    others: list[tuple[int, NewRecord]] = []  # records mapped row-wise, by good row
+    k = -1
     for row in rows:
         if row.problem is not None:
             rejected.append((row, [Reason(row.problem[0], None, row.problem[1])]))
             continue
-        record = next(clean)
-        if record is not None:  # a clean row mapped column-wise: one record, no findings
+        k += 1
+        if clean[k]:  # mapped column-wise: one record, no findings
             done.ok_rows += 1
-            done.records.append(record)
             continue
         result = next(results)
         if result.entities is None:
             rejected.append((row, result.reasons))
             continue
         done.ok_rows += 1
-        done.records.extend(
+        records = [
             NewRecord.of(m.entity_type, m.record_id, m.entity, m.updated_on)
             for m in result.entities
-        )
+        ]
+        if batch is None:
+            done.records.extend(records)
+        else:
+            others.extend((k, r) for r in records)
         done.findings.extend(
             {
                 "batch_id": out.batch_id,
@@ -100,6 +114,8 @@ def map_chunk(mapper: RowMapper, rows: list[RawRow], out: ChunkOut) -> MappedChu
             }
             for f in result.findings
         )
+    if batch is not None:
+        done.batch = _merged(batch, clean, others) if others else batch
     if rejected:
         ids = mapper.record_ids([row.values for row, _ in rejected])
         ids = [rid if row.values else None for (row, _), rid in zip(rejected, ids, strict=True)]
@@ -108,3 +124,27 @@ def map_chunk(mapper: RowMapper, rows: list[RawRow], out: ChunkOut) -> MappedChu
             for (row, reasons), rid in zip(rejected, ids, strict=True)
         ]
     return done
+
+
+def _merged(
+    batch: PersonBatch, clean: list[bool], others: list[tuple[int, NewRecord]]
+) -> PersonBatch:
+    """The clean rows' batch with the records mapped row-wise, in input order."""
+    out = PersonBatch()
+    pending = iter(others)
+    nxt = next(pending, None)
+    k = 0
+    for position in (i for i, c in enumerate(clean) if c):
+        while nxt is not None and nxt[0] < position:
+            out.append(nxt[1])
+            nxt = next(pending, None)
+        out.record_ids.append(batch.record_ids[k])
+        out.texts.append(batch.texts[k])
+        out.hashes.append(batch.hashes[k])
+        out.values.append(batch.values[k])
+        out.identifiers.append(batch.identifiers[k])
+        k += 1
+    while nxt is not None:
+        out.append(nxt[1])
+        nxt = next(pending, None)
+    return out

@@ -241,10 +241,16 @@ class _Ingest:
         return report
 
     def _workers(self) -> int:
-        """Mapping processes: as configured, or for a big file one per core (at most 4)."""
+        """Mapping processes: as configured, or for a big file one per core (at most 4).
+
+        A mapping that maps clean rows column-wise (``vector.py``) maps in this process by
+        default: its mapping costs less than sending the rows to workers and back.
+        """
         configured = self.workers if self.workers is not None else get_settings().ingest.workers
         if configured is not None:
             return configured
+        if self.mapper.vector is not None:
+            return 0
         big = self.input.size >= AUTO_WORKERS_BYTES
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
         return min(cores, 4) if big and cores > 1 else 0
@@ -328,13 +334,18 @@ class _Ingest:
         self.reasons.update(q["reason_code"] for q in mapped.quarantine)
         self.findings.update(f["code"] for f in mapped.findings)
         with transaction(self.factory) as s:
-            result = RecordRepository(s).write(
-                agency=spec.agency,
-                source=spec.source,
-                batch_id=report.batch_id,
-                mapping_version=self.mapping.version,
-                received_at=now,
-                records=mapped.records,
+            repository = RecordRepository(s)
+            args: dict[str, Any] = {
+                "agency": spec.agency,
+                "source": spec.source,
+                "batch_id": report.batch_id,
+                "mapping_version": self.mapping.version,
+                "received_at": now,
+            }
+            result = (
+                repository.write(**args, records=mapped.records)
+                if mapped.batch is None
+                else repository.write_persons(**args, batch=mapped.batch)
             )
             QuarantineRepository(s).add_many(mapped.quarantine)
             FindingRepository(s).add_many(mapped.findings)

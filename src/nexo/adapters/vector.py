@@ -21,7 +21,6 @@ record, byte for byte.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from collections.abc import Mapping as MappingABC
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +32,7 @@ from nexo.adapters.transform import _table_of
 from nexo.model import EntityType
 from nexo.model.codes import Sex
 from nexo.model.identifier import IdentifierScheme
-from nexo.store.repository import NewRecord
+from nexo.store.repository import PERSON_COLUMNS, PersonBatch
 
 if TYPE_CHECKING:
     from nexo.adapters.mapper import RowMapper
@@ -41,13 +40,20 @@ if TYPE_CHECKING:
 MAX_RECORD_ID = 128
 
 
-def _unsafe_class() -> str:
-    """A regex class of the characters a clean input must not contain."""
-    import sys
+# Python's whitespace (``str.isspace``; Unicode's White_Space, which Polars uses, and the
+# information separators 0x1C-0x1F) but the space itself; a test checks it against Python's
+SPACES = (
+    0x9, 0xA, 0xB, 0xC, 0xD, 0x1C, 0x1D, 0x1E, 0x1F, 0x85, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002,
+    0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F,
+    0x205F, 0x3000,
+)  # fmt: skip
 
-    spaces = [c for c in range(sys.maxunicode + 1) if chr(c).isspace() and c != 0x20]
-    ranges = [(0x00, 0x1F), (0x22, 0x22), (0x5C, 0x5C), (0x7F, 0x9F)]  # (no surrogates in Polars)
-    ranges += [(c, c) for c in spaces]
+
+def _unsafe_class() -> str:
+    """A regex class of the characters a clean input must not contain: control characters,
+    quotes and backslashes (JSON escapes them) and whitespace but the space (Python, Polars
+    and pydantic disagree on some). Polars text cannot hold surrogates at all."""
+    ranges = [(0x00, 0x1F), (0x22, 0x22), (0x5C, 0x5C), (0x7F, 0x9F), *((c, c) for c in SPACES)]
     parts = [f"\\x{{{a:X}}}" if a == b else f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges]
     return "[" + "".join(parts) + "]"
 
@@ -175,8 +181,9 @@ class PersonVector:
     ) -> None:
         self.inputs, self.stages, self.columns, self.schemes = inputs, stages, columns, schemes
 
-    def run(self, rows: list[Row]) -> list[NewRecord | None]:
-        """Each row's record when the row is clean, else ``None`` (map it row-wise)."""
+    def run(self, rows: list[Row]) -> tuple[list[bool], PersonBatch]:
+        """Which rows are clean, and the clean rows' records (in order); the other rows are
+        left to the row-wise mapper."""
         try:
             frame = pl.DataFrame(
                 {
@@ -185,36 +192,35 @@ class PersonVector:
                 }
             )
         except Exception:  # noqa: BLE001 - values Polars cannot hold as text: row-wise
-            return [None] * len(rows)
+            return [False] * len(rows), PersonBatch()
         first, second, last = self.stages
         out = frame.with_columns(first).with_columns(second).select(last)
-        clean = out["bad"].not_().fill_null(False).to_list()
-        rid, text = out["rid"].to_list(), out["json"].to_list()
-        values = zip(*(out[c].to_list() for c in self.columns), strict=True)
-        schemes = self.schemes
-        idents: Iterable[tuple[Any, ...]] = (
-            zip(*(out[f"id{k}"].to_list() for k in range(len(schemes))), strict=True)
-            if schemes
-            else [()] * len(rows)
-        )
+        mask = out["bad"].not_().fill_null(False)
+        out = out.filter(mask)
+        texts = out["json"].to_list()
         sha = hashlib.sha256
-        person = EntityType.PERSON
-        names = [c for c, _ in _COLUMNS]
-        records: list[NewRecord | None] = []
-        append = records.append
-        for ok, r, t, vals, ivals in zip(clean, rid, text, values, idents, strict=True):
-            if not ok:
-                append(None)
-                continue
-            ids = tuple(
-                {"scheme": scheme, "value": v, "verified": False, "check_digit_ok": True}
-                for scheme, v in zip(schemes, ivals, strict=True)
-                if v is not None
-            )
-            digest = sha(("person\x1f" + t).encode()).hexdigest()
-            columns = dict(zip(names, vals, strict=True))
-            append(NewRecord(person, r, None, t, digest, None, columns, ids))
-        return records
+        identifiers: list[tuple[tuple[Any, ...], ...]]
+        columns = [out[f"id{k}"].to_list() for k in range(len(self.schemes))]
+        if len(columns) == 1:
+            (scheme,), (values,) = self.schemes, columns
+            identifiers = [() if v is None else ((scheme, v, False, True),) for v in values]
+        else:
+            identifiers = [
+                tuple(
+                    (scheme, v, False, True)
+                    for scheme, v in zip(self.schemes, vs, strict=True)
+                    if v is not None
+                )
+                for vs in zip(*columns, strict=True)
+            ] if columns else [()] * len(texts)  # fmt: skip
+        batch = PersonBatch(
+            out["rid"].to_list(),
+            texts,
+            [sha(("person\x1f" + t).encode()).hexdigest() for t in texts],
+            list(zip(*(out[c].to_list() for c in self.columns), strict=True)),
+            identifiers,
+        )
+        return mask.to_list(), batch
 
 
 def compile_person(mapper: RowMapper) -> PersonVector | None:
@@ -325,7 +331,9 @@ def _compile(mapper: RowMapper) -> PersonVector:
     )  # fmt: skip
     exprs = [rid.alias("rid"), bad.fill_null(True).alias("bad"), json.alias("json")]
     columns = []
-    for name, path in _COLUMNS:
+    paths = dict(_COLUMNS)
+    for name in PERSON_COLUMNS:
+        path = paths[name]
         exprs.append((values[path] if path in values else pl.lit(None)).alias(f"c_{name}"))
         columns.append(f"c_{name}")
     exprs += ident_values

@@ -77,14 +77,14 @@ def pack_result(mapped: MappedChunk) -> Packed:
             (etype, r.record_id, r.text, r.content_hash, r.source_updated_on,
              tuple(columns[k] for k in names), tuple(tuple(i.values()) for i in identifiers))
         )  # fmt: skip
-    return keys, records, mapped.quarantine, mapped.findings, mapped.ok_rows
+    return keys, records, mapped.quarantine, mapped.findings, mapped.ok_rows, mapped.batch
 
 
 _IDENT_KEYS = ("scheme", "value", "verified", "check_digit_ok")
 
 
 def unpack_result(packed: Packed) -> MappedChunk:
-    keys, records, quarantine, findings, ok_rows = packed
+    keys, records, quarantine, findings, ok_rows, batch = packed
     types = {etype: EntityType(etype) for etype in keys}
     return MappedChunk(
         [
@@ -98,6 +98,7 @@ def unpack_result(packed: Packed) -> MappedChunk:
         quarantine,
         findings,
         ok_rows,
+        batch,
     )  # fmt: skip
 
 

@@ -71,7 +71,7 @@ class Inserter:
             out.append(row)
         return out
 
-    def run(self, conn: sqlite3.Connection, rows: list[list[Any]]) -> range:
+    def run(self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> range:
         """Insert and return the new rows' ids (consecutive: we hold the write lock)."""
         cur = conn.executemany(self.sql, rows)
         if cur.rowcount != len(rows):
