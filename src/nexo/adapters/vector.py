@@ -21,7 +21,9 @@ record, byte for byte.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from collections.abc import Mapping as MappingABC
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -184,12 +186,19 @@ class PersonVector:
     def run(self, rows: list[Row]) -> tuple[list[bool], PersonBatch]:
         """Which rows are clean, and the clean rows' records (in order); the other rows are
         left to the row-wise mapper."""
+        inputs = self.inputs
+        columns: Iterable[Sequence[Any]]
+        try:
+            picked = list(map(itemgetter(*inputs), rows))
+            columns = zip(*picked, strict=True) if len(inputs) > 1 else [picked]
+        except KeyError:  # a row without a column (the column reads as empty)
+            columns = [[r.get(c) for r in rows] for c in inputs]
         try:
             frame = pl.DataFrame(
-                {
-                    c: pl.Series(c, [r.get(c) for r in rows], dtype=pl.String, strict=True)
-                    for c in self.inputs
-                }
+                [
+                    pl.Series(c, values, dtype=pl.String, strict=True)
+                    for c, values in zip(inputs, columns, strict=True)
+                ]
             )
         except Exception:  # noqa: BLE001 - values Polars cannot hold as text: row-wise
             return [False] * len(rows), PersonBatch()
@@ -200,9 +209,9 @@ class PersonVector:
         texts = out["json"].to_list()
         sha = hashlib.sha256
         identifiers: list[tuple[tuple[Any, ...], ...]]
-        columns = [out[f"id{k}"].to_list() for k in range(len(self.schemes))]
-        if len(columns) == 1:
-            (scheme,), (values,) = self.schemes, columns
+        found = [out[f"id{k}"].to_list() for k in range(len(self.schemes))]
+        if len(found) == 1:
+            (scheme,), (values,) = self.schemes, found
             identifiers = [() if v is None else ((scheme, v, False, True),) for v in values]
         else:
             identifiers = [
@@ -211,8 +220,8 @@ class PersonVector:
                     for scheme, v in zip(self.schemes, vs, strict=True)
                     if v is not None
                 )
-                for vs in zip(*columns, strict=True)
-            ] if columns else [()] * len(texts)  # fmt: skip
+                for vs in zip(*found, strict=True)
+            ] if found else [()] * len(texts)  # fmt: skip
         batch = PersonBatch(
             out["rid"].to_list(),
             texts,
