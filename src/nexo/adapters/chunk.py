@@ -5,6 +5,7 @@ Pure (no database): the ingest job commits what this returns, in one transaction
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,20 +132,12 @@ def _merged(
 ) -> PersonBatch:
     """The clean rows' batch with the records mapped row-wise, in input order."""
     out = PersonBatch()
-    pending = iter(others)
-    nxt = next(pending, None)
-    k = 0
-    for position in (i for i, c in enumerate(clean) if c):
-        while nxt is not None and nxt[0] < position:
-            out.append(nxt[1])
-            nxt = next(pending, None)
-        out.record_ids.append(batch.record_ids[k])
-        out.texts.append(batch.texts[k])
-        out.hashes.append(batch.hashes[k])
-        out.values.append(batch.values[k])
-        out.identifiers.append(batch.identifiers[k])
-        k += 1
-    while nxt is not None:
-        out.append(nxt[1])
-        nxt = next(pending, None)
+    positions = [i for i, c in enumerate(clean) if c]  # each clean record's good row
+    done = 0  # clean records taken
+    for k, record in others:
+        upto = bisect_left(positions, k, lo=done)
+        out.extend(batch, done, upto)
+        done = upto
+        out.append(record)
+    out.extend(batch, done, len(positions))
     return out

@@ -226,7 +226,7 @@ class PersonVector:
             out["rid"].to_list(),
             texts,
             [sha(("person\x1f" + t).encode()).hexdigest() for t in texts],
-            list(zip(*(out[c].to_list() for c in self.columns), strict=True)),
+            [out[c].to_list() for c in self.columns],
             identifiers,
         )
         return mask.to_list(), batch
@@ -257,6 +257,7 @@ def _compile(mapper: RowMapper) -> PersonVector:
     bad = bad | rid.is_null() | (rid.str.len_chars() > MAX_RECORD_ID)
     values: dict[tuple[str, ...], pl.Expr] = {}
     texts: dict[tuple[str, ...], pl.Expr] = {}
+    iso: pl.Expr = pl.lit(None)
     for path, f in entity.leaves:
         if path in values:
             raise _NotVectorisable
@@ -266,6 +267,7 @@ def _compile(mapper: RowMapper) -> PersonVector:
             texts[path] = (
                 pl.when(v.is_null()).then(pl.lit("null")).otherwise(pl.lit('"') + t + pl.lit('"'))
             )
+            iso = pl.when(v.is_null()).then(None).otherwise(t)  # (the batch holds ISO text)
         elif path in _TEXT or path == _SEX:
             v, b, _ = c.field(f)
             if path == _SEX:
@@ -343,7 +345,8 @@ def _compile(mapper: RowMapper) -> PersonVector:
     paths = dict(_COLUMNS)
     for name in PERSON_COLUMNS:
         path = paths[name]
-        exprs.append((values[path] if path in values else pl.lit(None)).alias(f"c_{name}"))
+        value = iso if path == _DATE else values.get(path, pl.lit(None))
+        exprs.append(value.alias(f"c_{name}"))
         columns.append(f"c_{name}")
     exprs += ident_values
     return PersonVector(list(c.inputs), [*c.stages, exprs], columns, schemes)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
 from nexo.store import projection
-from nexo.store.sqlite_writer import Inserter, check_ids, driver_connection
+from nexo.store.sqlite_writer import Inserter, check_ids, driver_connection, iso_date
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow, SourceRecordRow
 
 IN_CHUNK = 500  # ids per IN (...) list
@@ -74,18 +74,23 @@ PERSON_COLUMNS = (
 _IDENT_KEYS = ("scheme", "value", "verified", "check_digit_ok")
 
 
+_BIRTH = PERSON_COLUMNS.index("birth_date")
+
+
 @dataclass(slots=True)
 class PersonBatch:
     """Person records column by column, in input order, none with an update date.
 
     Ingest's column-wise path makes these; on SQLite a batch of new records is inserted without
-    a Python object per record. It holds exactly what the ``NewRecord``s would (``records``).
+    a Python object per record. It holds exactly what the ``NewRecord``s would (``records``),
+    the birth date as its ISO text.
     """
 
     record_ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # canonical JSON
     hashes: list[str] = field(default_factory=list)
-    values: list[tuple[Any, ...]] = field(default_factory=list)  # in PERSON_COLUMNS order
+    #: the projection's columns, in PERSON_COLUMNS order (birth_date as ISO text)
+    columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in PERSON_COLUMNS])
     #: each record's identifier rows: (scheme, value, verified, check_digit_ok)
     identifiers: list[tuple[tuple[Any, ...], ...]] = field(default_factory=list)
 
@@ -100,20 +105,34 @@ class PersonBatch:
         self.record_ids.append(r.record_id)
         self.texts.append(r.text)
         self.hashes.append(r.content_hash)
-        self.values.append(tuple(columns[c] for c in PERSON_COLUMNS))
+        for name, column in zip(PERSON_COLUMNS, self.columns, strict=True):
+            value = columns[name]
+            column.append(value.isoformat() if name == "birth_date" and value else value)
         self.identifiers.append(tuple(tuple(i[k] for k in _IDENT_KEYS) for i in identifiers))
 
+    def extend(self, other: PersonBatch, start: int, stop: int) -> None:
+        """Add ``other``'s records ``start`` to ``stop``."""
+        self.record_ids += other.record_ids[start:stop]
+        self.texts += other.texts[start:stop]
+        self.hashes += other.hashes[start:stop]
+        for mine, theirs in zip(self.columns, other.columns, strict=True):
+            mine += theirs[start:stop]
+        self.identifiers += other.identifiers[start:stop]
+
     def records(self) -> list[NewRecord]:
-        person = EntityType.PERSON
+        person, day = EntityType.PERSON, date.fromisoformat
+        rows = zip(*self.columns, strict=True) if self.record_ids else iter(())
         return [
             NewRecord(
                 person, rid, None, text, digest, None,
-                dict(zip(PERSON_COLUMNS, values, strict=True)),
+                {
+                    name: day(v) if k == _BIRTH and v is not None else v
+                    for k, (name, v) in enumerate(zip(PERSON_COLUMNS, values, strict=True))
+                },
                 tuple(dict(zip(_IDENT_KEYS, i, strict=True)) for i in idents),
             )
             for rid, text, digest, values, idents in zip(
-                self.record_ids, self.texts, self.hashes, self.values, self.identifiers,
-                strict=True,
+                self.record_ids, self.texts, self.hashes, rows, self.identifiers, strict=True
             )
         ]  # fmt: skip
 
@@ -313,14 +332,9 @@ class RecordRepository(RepositoryBase):
             {"agency": common["agency"], "source": common["source"], "source_updated_on": None},
             names,
         )
-        procs = persons.procs
-        prows = []
-        for rid, pk, values in zip(batch.record_ids, pks, batch.values, strict=True):
-            row = [rid, pk, *values]
-            for i, proc in procs:
-                if row[i] is not None:
-                    row[i] = proc(row[i])
-            prows.append(row)
+        if [i for i, _ in persons.procs] != [2 + _BIRTH] or persons.procs[0][1] is not iso_date:
+            raise RuntimeError("person_record: a column needs a conversion the batch lacks")
+        prows = list(zip(batch.record_ids, pks, *batch.columns, strict=True))
         person_pks = persons.run(conn, prows)
         check_ids(conn, "person_record", person_pks, ("record_id", batch.record_ids[0]))
         idents = [
