@@ -110,6 +110,14 @@ def test_every_python_whitespace_makes_a_row_unclean() -> None:
     assert spaces <= set(vector.SPACES)
 
 
+def test_a_code_list_value_that_json_escapes_is_mapped_row_wise(tmp_path: Path) -> None:
+    text = resolve_mapping("person-csv").read_text(encoding="utf-8")
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(text.replace("F: female", 'F: "fe\\"male"'), encoding="utf-8")
+    mapping = load_mapping(odd, {"agency": "t", "id_scheme": "cl-run"})
+    assert RowMapper(mapping).vector is None
+
+
 def test_the_builtin_person_mapping_is_vectorised() -> None:
     assert RowMapper(_mapping()).vector is not None
     assert RowMapper(_mapping(scheme="other")).vector is not None

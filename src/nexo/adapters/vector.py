@@ -61,6 +61,16 @@ def _unsafe_class() -> str:
 
 
 _UNSAFE = _unsafe_class()
+_UNSAFE_CODES = frozenset([*range(0x20), 0x22, 0x5C, *range(0x7F, 0xA0), *SPACES])
+
+
+def _plain(value: object) -> bool:
+    """A code list's value that a clean row may take (text with no unsafe character)."""
+    return type(value) is str and not any(
+        ord(c) in _UNSAFE_CODES or 0xD800 <= ord(c) <= 0xDFFF for c in value
+    )
+
+
 _TEXT = {
     ("given_names",): 120,
     ("family_name",): 80,
@@ -136,8 +146,8 @@ class _Compiler:
             elif isinstance(step, s.CodeListStep | s.CrosswalkStep | s.LookupStep):
                 kind = next(iter(type(step).model_fields))
                 table, _unknown, _name = _table_of(getattr(step, kind), self.tables)
-                if not all(type(k) is str and type(v) is str for k, v in table.items()):
-                    raise _NotVectorisable
+                if not all(type(k) is str and _plain(v) for k, v in table.items()):
+                    raise _NotVectorisable  # (a value JSON would escape: row-wise)
                 new = e.replace_strict(
                     list(table), list(table.values()), default=None, return_dtype=pl.String
                 )
@@ -200,10 +210,10 @@ class PersonVector:
                     for c, values in zip(inputs, columns, strict=True)
                 ]
             )
-        except Exception:  # noqa: BLE001 - values Polars cannot hold as text: row-wise
+            first, second, last = self.stages
+            out = frame.with_columns(first).with_columns(second).select(last)
+        except Exception:  # noqa: BLE001 - values Polars cannot hold as text...: row-wise
             return [False] * len(rows), PersonBatch()
-        first, second, last = self.stages
-        out = frame.with_columns(first).with_columns(second).select(last)
         mask = out["bad"].not_().fill_null(False)
         out = out.filter(mask)
         texts = out["json"].to_list()
