@@ -181,18 +181,14 @@ class ExchangeDisclosure:
         if isinstance(refused, Denied):
             return refused
         in_force, _ = refused
-        used = {a.key: a for a in in_force}
-        record = AuditRecord(
-            kind="request",
-            action="",
-            decision="allow",
-            client_id=requester.client_id,
-            agency=requester.agency,
+        record = audit_record(
+            self.state.exchange,
+            requester=requester,
             purpose=purpose,
-            legal_bases=tuple(sorted({a.legal_basis.value for a in used.values()})),
-            agreements=tuple(sorted(used)),
-            accountable=tuple(sorted({a.accountable for a in used.values()})),
-            policy_version=self.state.exchange.policy.version,
+            decisions=[],
+            subjects=[],
+            decision="allow",
+            agreements=in_force,
         )
         self._append(record, "DCI subscribe", detail)
         return None
