@@ -221,22 +221,7 @@ def test_async_search_and_subscription_run_in_the_served_app(world: World) -> No
     [answer] = callback["message"]["search_response"]
     assert [r["member_identifier"][0]["identifier_value"] for r in answer["data"]["reg_records"]] \
         == [ANA.person_id]  # fmt: skip
-    subscribe = {
-        "transaction_id": "t-sub",
-        "subscribe_request": [{
-            "reference_id": "sub-1", "timestamp": ts(), "locale": "eng",
-            "subscribe_criteria": {
-                "version": "1.0.0",
-                "reg_event_type": "spdci-common:RegistryEventType:NewHouseHoldMember",
-                "frequency": {"start_time": "2026-07-01T00:00:00Z",
-                              "end_time": "2027-07-01T00:00:00Z", "frequency": "0 0 0 5,15 * ? *"},
-                "filter_type": "predicate",
-                "filter": [{"expression1": {"attribute_name": "city", "operator": "eq",
-                                            "attribute_value": "Valparaíso"}}],
-                "notify_record_type": "Group",
-            },
-        }],
-    }  # fmt: skip
+    subscribe = _subscription("sub-1")
     env = envelope("subscribe", subscribe, sender=SP_SENDER)
     status, _ = world.dci.post("/registry/subscribe", signed(env, world.keys[SP_SENDER]),
                                token=world.tokens[SP_SENDER])  # fmt: skip
@@ -249,3 +234,38 @@ def test_async_search_and_subscription_run_in_the_served_app(world: World) -> No
         ("DCI subscribe", "allow", "case-management"),
     ]
     assert world.audit()[-1]["agreements"] == ["sp-case-management-own@v1"]
+    # a purpose no agreement covers: refused in the callback, audited as a denied subscription
+    env = envelope("subscribe", _subscription("sub-2", "fraud-detection"), sender=SP_SENDER)
+    status, _ = world.dci.post("/registry/subscribe", signed(env, world.keys[SP_SENDER]),
+                               token=world.tokens[SP_SENDER])  # fmt: skip
+    assert status == 200
+    [answer] = world.receiver.wait(3)[2]["message"]["subscribe_response"]
+    assert answer["status"] == "rjct" and "agreement" in answer["status_reason_message"]
+    last = world.audit()[-1]
+    assert (last["action"], last["decision"], last["purpose"]) == (
+        "DCI subscribe",
+        "deny",
+        "fraud-detection",
+    )
+
+
+def _subscription(reference: str, purpose: str | None = None) -> dict[str, Any]:
+    criteria: dict[str, Any] = {
+        "version": "1.0.0",
+        "reg_event_type": "spdci-common:RegistryEventType:NewHouseHoldMember",
+        "frequency": {"start_time": "2026-07-01T00:00:00Z", "end_time": "2027-07-01T00:00:00Z",
+                      "frequency": "0 0 0 5,15 * ? *"},
+        "filter_type": "predicate",
+        "filter": [{"expression1": {"attribute_name": "city", "operator": "eq",
+                                    "attribute_value": "Valparaíso"}}],
+        "notify_record_type": "Group",
+    }  # fmt: skip
+    if purpose:
+        criteria["authorize"] = {"purpose": {"code": purpose}}
+    return {
+        "transaction_id": f"t-{reference}",
+        "subscribe_request": [
+            {"reference_id": reference, "timestamp": ts(), "locale": "eng",
+             "subscribe_criteria": criteria}
+        ],
+    }  # fmt: skip

@@ -145,7 +145,7 @@ class ExchangeDisclosure:
     ) -> Disclosed | Denied:
         detail = _detail(context, consent_refs)
         requester = self._requester(client)
-        refused = self._screen(requester, purpose, query.entity, at, detail)
+        refused = self._screen(requester, purpose, query.entity, at, ("DCI search", detail))
         if isinstance(refused, Denied):
             return refused
         in_force, requested = refused
@@ -177,7 +177,7 @@ class ExchangeDisclosure:
     ) -> Denied | None:
         detail = _detail(context, consent_refs)
         requester = self._requester(client)
-        refused = self._screen(requester, purpose, query.entity, at, detail)
+        refused = self._screen(requester, purpose, query.entity, at, ("DCI subscribe", detail))
         if isinstance(refused, Denied):
             return refused
         in_force, _ = refused
@@ -203,9 +203,15 @@ class ExchangeDisclosure:
         return Requester(found.client_id, found.agency)
 
     def _screen(
-        self, requester: Requester, purpose: str, entity: Entity, at: datetime, detail: Json
+        self,
+        requester: Requester,
+        purpose: str,
+        entity: Entity,
+        at: datetime,
+        audited_as: tuple[str, Json],
     ) -> Denied | tuple[tuple[Agreement, ...], frozenset[FieldRef]]:
-        """Subject-independent checks; a refusal is audited here and returned as Denied."""
+        """Subject-independent checks; a refusal is audited here (as ``audited_as``: action
+        and detail) and returned as Denied."""
         agencies = self.state.exchange.policy.agencies()
         requested = frozenset(FieldRef(a, e, f) for a in agencies for e, f in REPRESENTABLE[entity])
         try:
@@ -214,7 +220,7 @@ class ExchangeDisclosure:
             )
         except AccessDenied as e:
             assert e.audit is not None
-            self._append(e.audit, "DCI search", detail)
+            self._append(e.audit, *audited_as)
             return Denied(e.denial.rule.value, e.message)
         return in_force, requested
 
