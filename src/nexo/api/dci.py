@@ -258,17 +258,12 @@ class _Search:
         """The page of visible records, how many are visible (among the first ``max_scan``
         matches), and the decisions of the persons disclosed on the page."""
         granted = frozenset(r for a in self.in_force for r in a.refs())
-        subjects = SubjectRepository(self.session)
+        refs, _ = SubjectRepository(self.session).find(
+            query, offset=0, limit=max_scan, agencies=scope(granted), count=False
+        )
         visible: list[str] = []
-        offset = 0
-        while offset < max_scan:
-            refs, _ = subjects.find(
-                query, offset=offset, limit=min(CHUNK, max_scan - offset), agencies=scope(granted)
-            )
-            if not refs:
-                break
-            visible += self._visible(query.entity, refs)
-            offset += len(refs)
+        for n in range(0, len(refs), CHUNK):
+            visible += self._visible(query.entity, refs[n : n + CHUNK])
         chosen = visible[page.offset : page.offset + page.size]
         if query.entity is Entity.GROUP:
             groups, decisions = self._groups(chosen)
