@@ -19,10 +19,11 @@ def client_token(
 ) -> str:
     """Register a client (scope ``persons:read``; ``kw`` for more) and return a fresh access
     token for it, signed with the keys in ``home``."""
+    options: dict[str, Any] = {"rate_per_second": 1000, "burst": 1000} | kw
     with transaction(factory) as s:
         auth.add_client(
             s, client_id=client_id, agency=agency, scopes=frozenset({"persons:read"}),
-            rate_per_second=1000, burst=1000, now=utc_now(), **kw,
+            now=utc_now(), **options,
         )  # fmt: skip
     with transaction(factory) as s:
         client = auth.get_client(s, client_id)

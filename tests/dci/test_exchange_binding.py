@@ -269,3 +269,23 @@ def _subscription(reference: str, purpose: str | None = None) -> dict[str, Any]:
              "subscribe_criteria": criteria}
         ],
     }  # fmt: skip
+
+
+def test_a_client_over_its_rate_limit_gets_the_dci_error(
+    world: World, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    token = client_token(factory, tmp_path / "home", "slow-mis", "social",
+                         rate_per_second=0.01, burst=1)  # fmt: skip
+    sender = "slow.example.org"
+    key = SenderKey(sender)
+    with transaction(factory) as s:
+        register_sender(
+            s, sender_id=sender, client_id="slow-mis", callbacks=[world.receiver.base],
+            jwks=key.jwks, signature=SignaturePolicy.REQUIRED, now=utc_now(),
+        )  # fmt: skip
+    world.keys[sender] = key
+    item = search_item({"type": "UIN", "value": ANA.run}, purpose="case-management")
+    assert world.search(sender, item, token=token)[0]["status"] == "succ"
+    env = signed(search_envelope(item, sender=sender), key)
+    status, body = world.dci.post(SYNC, env, token=token)
+    assert status == 429 and body["errors"][0]["code"] == "err.request.too_many_requests"

@@ -22,6 +22,7 @@ from nexo.audit.domain import AuditRecord
 from nexo.auth.domain import Scope
 from nexo.auth.service import get_client
 from nexo.dci.criteria import Attribute, Entity, SubjectQuery
+from nexo.dci.errors import DciRefused, ErrorCode
 from nexo.dci.ports import (
     AuthenticationFailed,
     Client,
@@ -97,7 +98,8 @@ Json = dict[str, Any]
 
 
 class ExchangeAuthenticator:
-    """DCI authentication with the exchange's bearer tokens; the client needs ``persons:read``."""
+    """DCI authentication with the exchange's bearer tokens; the client needs ``persons:read``
+    and is held to its rate limit, the same bucket as its native API requests."""
 
     def __init__(self, state: ApiState) -> None:
         self.state = state
@@ -118,6 +120,13 @@ class ExchangeAuthenticator:
             raise AuthenticationFailed(
                 f"the token does not carry the scope {Scope.PERSONS_READ.value!r}",
                 hint="ask for a token with that scope, or have the operator grant it",
+            )
+        wait = self.state.limiter.check(client.client_id)
+        if wait is not None:
+            raise DciRefused(
+                ErrorCode.TOO_MANY_REQUESTS,
+                f"client {client.client_id!r} is over its rate limit",
+                hint=f"wait {wait} s before the next message",
             )
         return Client(client.client_id, client.default_purpose)
 
