@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from client_tokens import client_token
 from nexo.api.app import create_app
 from nexo.audit.tables import AuditEntryRow
+from nexo.audit.verify import verify_log
+from nexo.auth.keys import keystore
 from nexo.config import Settings
 from nexo.dci.registration import register_sender
 from nexo.dci.sender import SignaturePolicy
@@ -47,6 +49,7 @@ class World:
     tokens: dict[str, str]
     receiver: Receiver
     http: TestClient
+    home: Path
 
     def search(
         self, sender: str, *items: dict[str, Any], token: str | None = None
@@ -84,7 +87,7 @@ def world(factory: sessionmaker[Session], tmp_path: Path) -> Iterator[World]:
     # force from 2026 to 2031)
     app = create_app(settings=Settings(home=home), factory=factory)
     with TestClient(app) as http:
-        yield World(DciClient(http), factory, keys, tokens, receiver, http)
+        yield World(DciClient(http), factory, keys, tokens, receiver, http, home)
     receiver.close()
 
 
@@ -190,6 +193,9 @@ def test_consent_grant_and_withdrawal_apply_to_the_very_next_dci_request(world: 
     assert found() == []
     assert [e["decision"] for e in world.audit()[-3:]] == ["allow", "allow", "allow"]
     assert [len(e["subjects"]) for e in world.audit()[-3:]] == [0, 1, 0]
+    with transaction(world.factory) as s:  # the DCI entries are links of the one chain
+        report = verify_log(s, keys=keystore(world.home))
+    assert report.ok and report.entries == len(world.audit()), report.problems
 
 
 def test_bad_token_is_refused_and_nothing_disclosed(world: World) -> None:
