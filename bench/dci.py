@@ -1,9 +1,12 @@
-"""Benchmark: DCI synchronous search by identifier, signed both ways, through the FastAPI app.
+"""Benchmark: DCI synchronous search, signed both ways, through Nexo's own app.
 
-No target is set for DCI in the issue; this prints what the DCI layer costs on top of the store
-lookup: latency percentiles of whole requests, and the per-message cost of the schema check,
-the signature check and the reply signature. The disclosure port is a stand-in (fixed field set
-over the real store), not the exchange layer, and requests run in process (no network).
+No target is set for DCI in the issue; this prints what a DCI search costs as ``nexo serve``
+answers it: the exchange's bearer token, the built-in agreements (``sp-case-management-own``:
+the social agency on its own records), the row filter, minimisation and an audit entry per
+search. It prints latency percentiles of whole requests by identifier, the time of a broad
+search (a family name a quarter of the population shares: the policy scan up to
+``NEXO_DCI__MAX_SCAN``), and the per-message cost of the schema check, the signature check and
+the reply signature. Requests run in process (no network).
 
 Run: python bench/dci.py [--persons N] [--requests M] [--database-url URL]
 """
@@ -18,28 +21,25 @@ import statistics
 import tempfile
 import time
 import uuid
-from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from nexo.config import DciSettings
+from nexo.api.app import create_app
+from nexo.auth import service as auth
+from nexo.auth.keys import keystore
+from nexo.config import Settings
 from nexo.dci.envelope import callback_header, signed
 from nexo.dci.intake import SYNC_SEARCH
-from nexo.dci.keys import load_keyring
-from nexo.dci.ports import Client, Denied, Disclosed
 from nexo.dci.registration import register_sender
-from nexo.dci.router import dci_router
 from nexo.dci.sender import SignaturePolicy
 from nexo.dci.service import DciRuntime
 from nexo.dci.signature import parse_jwks, public_jwk, sign, verify
 from nexo.dci.standard import problems, request_pointer
-from nexo.dci.subjects import minimise, read_page
 from nexo.linkage.tables import MpiLinkRow, MpiPersonRow
 from nexo.model import EntityType, Identifier, Person, Sex
 from nexo.model.identifier import IdentifierScheme, run_check_digit
@@ -47,32 +47,11 @@ from nexo.store.engine import make_engine, session_factory, transaction
 from nexo.store.migrate import upgrade
 from nexo.store.repository import NewRecord, RecordRepository
 
-FIELDS = frozenset({"given_names", "family_name", "birth_date", "sex", "identifiers"})
+BROAD = {
+    "type": "ns:org:QueryType:NoSql",
+    "value": {"expression": {"collection": "Member", "query": {"family_name": {"$eq": "Rojas"}}}},
+}
 NOW = datetime(2026, 6, 30, tzinfo=UTC)
-
-
-class FixedPolicy:
-    """A stand-in for the exchange layer: one client, one purpose, a fixed field set."""
-
-    def __init__(self, factory: Any) -> None:
-        self.factory = factory
-
-    def search(
-        self, *, client: Any, purpose: str, query: Any, page: Any, **_: Any
-    ) -> Disclosed | Denied:
-        if purpose != "bench":
-            return Denied("agreement", "no agreement")
-        with transaction(self.factory) as session:
-            whole = read_page(session, query=query, page=page)
-        return replace(whole, records=tuple(minimise(r, FIELDS) for r in whole.records))  # type: ignore[arg-type]
-
-    def authorise(self, **_: Any) -> Denied | None:
-        return None
-
-
-class Tokens:
-    def authenticate(self, bearer_token: str | None) -> Client:
-        return Client("bench-client")
 
 
 def load(factory: Any, persons: int) -> list[str]:
@@ -128,7 +107,8 @@ def load(factory: Any, persons: int) -> list[str]:
     return runs
 
 
-def message(run: str, key: Ed25519PrivateKey, kid: str) -> dict[str, Any]:
+def message(run: str | None, key: Ed25519PrivateKey, kid: str) -> dict[str, Any]:
+    """A signed search by identifier, or (``run`` None) by family name."""
     now = datetime.now(UTC)
     header = {
         "version": "1.0.0",
@@ -136,6 +116,7 @@ def message(run: str, key: Ed25519PrivateKey, kid: str) -> dict[str, Any]:
         "message_ts": now.isoformat(),
         "action": "search",
         "sender_id": "bench.example.org",
+        "receiver_id": "nexo",
         "total_count": 1,
     }
     body = {
@@ -145,9 +126,12 @@ def message(run: str, key: Ed25519PrivateKey, kid: str) -> dict[str, Any]:
                 "reference_id": "1",
                 "timestamp": now.isoformat(),
                 "search_criteria": {
-                    "query_type": "idtype-value",
-                    "query": {"type": "UIN", "value": run},
-                    "authorize": {"purpose": {"code": "bench"}},
+                    **(
+                        {"query_type": "idtype-value", "query": {"type": "UIN", "value": run}}
+                        if run
+                        else {"query_type": "expression", "query": BROAD}
+                    ),
+                    "authorize": {"purpose": {"code": "case-management"}},
                 },
                 "locale": "eng",
             }
@@ -192,15 +176,21 @@ def main() -> int:
             signature=SignaturePolicy.REQUIRED,
             now=NOW,
         )
-    runtime = DciRuntime(
-        factory=factory,
-        authenticator=Tokens(),
-        disclosure=FixedPolicy(factory),  # type: ignore[arg-type]
-        keys=load_keyring(folder / "keys"),
-        settings=DciSettings(),
-    )
-    app = FastAPI()
-    app.include_router(dci_router(runtime))
+    home = folder / "home"
+    settings = Settings(home=home)
+    with transaction(factory) as session:
+        client, _ = auth.add_client(
+            session, client_id="bench-client", agency="social",
+            scopes=frozenset({"persons:read"}), rate_per_second=10_000, burst=10_000,
+            default_purpose="case-management", now=datetime.now(UTC),
+        )  # fmt: skip
+    token = auth.issue_token(
+        keystore(home), client=client, scope=None, issuer=settings.api.issuer,
+        audience=settings.api.audience, now=datetime.now(UTC), ttl=timedelta(hours=2),
+    ).token  # fmt: skip
+    app = create_app(settings=settings, factory=factory)
+    runtime: DciRuntime = app.state.dci
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     rng = random.Random(11)
     latencies: list[float] = []
     found = 0
@@ -208,16 +198,21 @@ def main() -> int:
         for i in range(args.requests + 20):
             body = json.dumps(message(rng.choice(runs), key, jwk["kid"])).encode()
             t = time.perf_counter()
-            reply = http.post(
-                "/dci/registry/sync/search",
-                content=body,
-                headers={"Authorization": "Bearer x", "Content-Type": "application/json"},
-            )
+            reply = http.post("/dci/registry/sync/search", content=body, headers=headers)
             elapsed = time.perf_counter() - t
             assert reply.status_code == 200, reply.text
             if i >= 20:  # warm-up
                 latencies.append(elapsed * 1000)
                 found += len(reply.json()["message"]["search_response"][0]["data"]["reg_records"])
+        broad: list[float] = []
+        for _ in range(3):
+            body = json.dumps(message(None, key, jwk["kid"])).encode()
+            t = time.perf_counter()
+            reply = http.post("/dci/registry/sync/search", content=body, headers=headers)
+            broad.append((time.perf_counter() - t) * 1000)
+            assert reply.status_code == 200, reply.text
+            answer = reply.json()["message"]["search_response"][0]
+            counted = answer["pagination"]["total_count"]
     sample = message(runs[0], key, jwk["kid"])
     keys = parse_jwks({"keys": [jwk]})
     costs = {}
@@ -268,6 +263,11 @@ def main() -> int:
     mean = statistics.fmean(latencies)
     print(
         f"    mean {mean:6.2f} ms   {1000 / mean:6.0f} requests/s   found {found}/{args.requests}"
+    )
+    print(
+        f"  broad search (family_name = Rojas, a quarter of the persons): "
+        f"{statistics.median(broad):,.0f} ms (median of 3), total_count {counted:,} "
+        f"(capped at {settings.dci.max_scan:,} matches decided)"
     )
     for name, ms in costs.items():
         print(f"  {name:<16} {ms:6.3f} ms per message")

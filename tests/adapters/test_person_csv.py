@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nexo.adapters.person_csv import PERSON_CSV_COLUMNS, read_person_csv, write_person_csv
 from nexo.adapters.service import ingest_file
 from nexo.adapters.spec import load_mapping, resolve_mapping
-from nexo.errors import UsageError
+from nexo.errors import MappingError, UsageError
 from nexo.store.engine import transaction
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow
 
@@ -72,3 +72,24 @@ def test_builtin_mapping_ingests(factory: sessionmaker[Session], tmp_path: Path)
             "female",
         )
         assert s.scalars(select(PersonIdentifierRow.value)).all() == ["123456785"]
+
+
+def test_builtin_mapping_takes_files_with_only_some_columns(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Every column but record_id is optional, in the file as in the format's description."""
+    mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "municipality"})
+    some = tmp_path / "some.csv"
+    some.write_text("record_id,family_name,birth_date\n7,Rojas,1990-01-02\n", encoding="utf-8")
+    only = tmp_path / "only.csv"
+    only.write_text("record_id\n8\n", encoding="utf-8")
+    assert ingest_file(factory, mapping, some).stored == 1
+    assert ingest_file(factory, mapping, only).stored == 1
+    with transaction(factory) as s:
+        rows = {r.record_id: r for r in s.scalars(select(PersonRecordRow))}
+    assert (rows["7"].family_name, rows["7"].given_names) == ("Rojas", None)
+    assert rows["8"].birth_date is None
+    none = tmp_path / "none.csv"
+    none.write_text("given_name\nAna\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="record_id"):
+        ingest_file(factory, mapping, none)

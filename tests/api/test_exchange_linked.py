@@ -3,44 +3,26 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from client_tokens import client_token
 from nexo.adapters.service import ingest_file
 from nexo.adapters.spec import load_mapping
 from nexo.api.app import create_app
-from nexo.auth import service as auth
-from nexo.auth.keys import keystore
 from nexo.config import Settings
 from nexo.demo.service import DEMO_INPUTS, example_mapping
 from nexo.linkage.service import run_linkage
 from nexo.linkage.tables import MpiLinkRow
-from nexo.store.base import utc_now
 from nexo.store.engine import transaction
 from nexo.store.tables import PersonRecordRow
 from nexo.synth.locale import mapping_params
 
 IN_FORCE = datetime(2026, 6, 30, 15, 0, tzinfo=UTC)  # inside the example agreements' windows
-
-
-def _client(factory: sessionmaker[Session], home: Path, client_id: str, agency: str) -> str:
-    """Register a client and return a fresh access token for it."""
-    with transaction(factory) as s:
-        auth.add_client(
-            s, client_id=client_id, agency=agency, scopes=frozenset({"persons:read"}),
-            rate_per_second=1000, burst=1000, now=utc_now(),
-        )  # fmt: skip
-    with transaction(factory) as s:
-        client = auth.get_client(s, client_id)
-    assert client is not None
-    return auth.issue_token(
-        keystore(home), client=client, scope=None, issuer="nexo", audience="nexo-api",
-        now=utc_now(), ttl=timedelta(minutes=5),
-    ).token  # fmt: skip
 
 
 def test_demographic_search_uses_the_linked_index(
@@ -52,7 +34,7 @@ def test_demographic_search_uses_the_linked_index(
                     country / DEMO_INPUTS[name])  # fmt: skip
     home = tmp_path / "home"
     settings = Settings(home=home)
-    token = _client(factory, home, "pes-client", "employment")
+    token = client_token(factory, home, "pes-client", "employment")
     app = create_app(settings=settings, factory=factory, clock=lambda: IN_FORCE)
     client = TestClient(app)
     headers = {"Authorization": f"Bearer {token}"}

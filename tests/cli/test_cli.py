@@ -132,6 +132,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     out = result.stdout
     assert "Nexo demo" in out and "population: 1,500 persons" in out
     assert "person records: employment" in out and "quarantined rows by reason" in out
+    assert "→ 1 Member record(s); Nexo's reply signature verified" in out
     assert (tmp_path / "nexo.db").is_file()
     # a second run reuses the synthetic country and adds nothing to the store
     again = nexo("demo", "--persons", "1500", "--seed", "2", "--no-serve", home=tmp_path)

@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dci_http import DciClient, Receiver, search_envelope, search_item, signed
+from dci_http import DciClient, Receiver, envelope, search_envelope, search_item, signed, ts
 from dci_support import ANA, JUAN, LUIS, SOFIA, SenderKey, populate
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from client_tokens import client_token
 from nexo.api.app import create_app
 from nexo.audit.tables import AuditEntryRow
-from nexo.auth import service as auth
+from nexo.audit.verify import verify_log
 from nexo.auth.keys import keystore
 from nexo.config import Settings
 from nexo.dci.registration import register_sender
@@ -48,6 +49,7 @@ class World:
     tokens: dict[str, str]
     receiver: Receiver
     http: TestClient
+    home: Path
 
     def search(
         self, sender: str, *items: dict[str, Any], token: str | None = None
@@ -63,30 +65,15 @@ class World:
             return [json.loads(r.body) for r in rows]
 
 
-def _token(
-    factory: sessionmaker[Session], home: Path, client_id: str, agency: str, **kw: Any
-) -> str:
-    with transaction(factory) as s:
-        auth.add_client(
-            s, client_id=client_id, agency=agency, scopes=frozenset({"persons:read"}),
-            rate_per_second=1000, burst=1000, now=utc_now(), **kw,
-        )  # fmt: skip
-    with transaction(factory) as s:
-        client = auth.get_client(s, client_id)
-    assert client is not None
-    return auth.issue_token(
-        keystore(home), client=client, scope=None, issuer="nexo", audience="nexo-api",
-        now=utc_now(), ttl=timedelta(minutes=5),
-    ).token  # fmt: skip
-
-
 @pytest.fixture
 def world(factory: sessionmaker[Session], tmp_path: Path) -> Iterator[World]:
     populate(factory)
     home = tmp_path / "home"
     tokens = {
-        PES_SENDER: _token(factory, home, "pes-registry", "employment"),
-        SP_SENDER: _token(factory, home, "sp-mis", "social", default_purpose="case-management"),
+        PES_SENDER: client_token(factory, home, "pes-registry", "employment"),
+        SP_SENDER: client_token(
+            factory, home, "sp-mis", "social", default_purpose="case-management"
+        ),
     }
     keys = {s: SenderKey(s) for s in (PES_SENDER, SP_SENDER)}
     receiver = Receiver()
@@ -100,7 +87,7 @@ def world(factory: sessionmaker[Session], tmp_path: Path) -> Iterator[World]:
     # force from 2026 to 2031)
     app = create_app(settings=Settings(home=home), factory=factory)
     with TestClient(app) as http:
-        yield World(DciClient(http), factory, keys, tokens, receiver, http)
+        yield World(DciClient(http), factory, keys, tokens, receiver, http, home)
     receiver.close()
 
 
@@ -206,6 +193,9 @@ def test_consent_grant_and_withdrawal_apply_to_the_very_next_dci_request(world: 
     assert found() == []
     assert [e["decision"] for e in world.audit()[-3:]] == ["allow", "allow", "allow"]
     assert [len(e["subjects"]) for e in world.audit()[-3:]] == [0, 1, 0]
+    with transaction(world.factory) as s:  # the DCI entries are links of the one chain
+        report = verify_log(s, keys=keystore(world.home))
+    assert report.ok and report.entries == len(world.audit()), report.problems
 
 
 def test_bad_token_is_refused_and_nothing_disclosed(world: World) -> None:
@@ -222,3 +212,86 @@ def test_dci_keys_and_routes_are_in_the_app(world: World) -> None:
     assert world.http.get("/dci/.well-known/jwks.json").json()["keys"]
     paths = world.http.get("/openapi.json").json()["paths"]
     assert "/dci/registry/sync/search" in paths and "/dci/registry/search" in paths
+
+
+def test_async_search_and_subscription_run_in_the_served_app(world: World) -> None:
+    """The app's own worker answers by callback; both requests are in the audit trail."""
+    item = search_item({"type": "UIN", "value": ANA.run}, purpose=None)
+    env = search_envelope(
+        item, transaction_id="t-async", sender=SP_SENDER, sender_uri=world.receiver.base + "/cb"
+    )
+    status, ack = world.dci.post("/registry/search", signed(env, world.keys[SP_SENDER]),
+                                 token=world.tokens[SP_SENDER])  # fmt: skip
+    assert status == 200 and ack["message"]["ack_status"] == "ACK"
+    [callback] = world.receiver.wait(1)
+    [answer] = callback["message"]["search_response"]
+    assert [r["member_identifier"][0]["identifier_value"] for r in answer["data"]["reg_records"]] \
+        == [ANA.person_id]  # fmt: skip
+    subscribe = _subscription("sub-1")
+    env = envelope("subscribe", subscribe, sender=SP_SENDER)
+    status, _ = world.dci.post("/registry/subscribe", signed(env, world.keys[SP_SENDER]),
+                               token=world.tokens[SP_SENDER])  # fmt: skip
+    assert status == 200
+    [answer] = world.receiver.wait(2)[1]["message"]["subscribe_response"]
+    assert answer["status"] == "succ", answer
+    actions = [(e["action"], e["decision"], e["purpose"]) for e in world.audit()]
+    assert actions[-2:] == [
+        ("DCI search", "allow", "case-management"),
+        ("DCI subscribe", "allow", "case-management"),
+    ]
+    assert world.audit()[-1]["agreements"] == ["sp-case-management-own@v1"]
+    # a purpose no agreement covers: refused in the callback, audited as a denied subscription
+    env = envelope("subscribe", _subscription("sub-2", "fraud-detection"), sender=SP_SENDER)
+    status, _ = world.dci.post("/registry/subscribe", signed(env, world.keys[SP_SENDER]),
+                               token=world.tokens[SP_SENDER])  # fmt: skip
+    assert status == 200
+    [answer] = world.receiver.wait(3)[2]["message"]["subscribe_response"]
+    assert answer["status"] == "rjct" and "agreement" in answer["status_reason_message"]
+    last = world.audit()[-1]
+    assert (last["action"], last["decision"], last["purpose"]) == (
+        "DCI subscribe",
+        "deny",
+        "fraud-detection",
+    )
+
+
+def _subscription(reference: str, purpose: str | None = None) -> dict[str, Any]:
+    criteria: dict[str, Any] = {
+        "version": "1.0.0",
+        "reg_event_type": "spdci-common:RegistryEventType:NewHouseHoldMember",
+        "frequency": {"start_time": "2026-07-01T00:00:00Z", "end_time": "2027-07-01T00:00:00Z",
+                      "frequency": "0 0 0 5,15 * ? *"},
+        "filter_type": "predicate",
+        "filter": [{"expression1": {"attribute_name": "city", "operator": "eq",
+                                    "attribute_value": "Valparaíso"}}],
+        "notify_record_type": "Group",
+    }  # fmt: skip
+    if purpose:
+        criteria["authorize"] = {"purpose": {"code": purpose}}
+    return {
+        "transaction_id": f"t-{reference}",
+        "subscribe_request": [
+            {"reference_id": reference, "timestamp": ts(), "locale": "eng",
+             "subscribe_criteria": criteria}
+        ],
+    }  # fmt: skip
+
+
+def test_a_client_over_its_rate_limit_gets_the_dci_error(
+    world: World, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    token = client_token(factory, tmp_path / "home", "slow-mis", "social",
+                         rate_per_second=0.01, burst=1)  # fmt: skip
+    sender = "slow.example.org"
+    key = SenderKey(sender)
+    with transaction(factory) as s:
+        register_sender(
+            s, sender_id=sender, client_id="slow-mis", callbacks=[world.receiver.base],
+            jwks=key.jwks, signature=SignaturePolicy.REQUIRED, now=utc_now(),
+        )  # fmt: skip
+    world.keys[sender] = key
+    item = search_item({"type": "UIN", "value": ANA.run}, purpose="case-management")
+    assert world.search(sender, item, token=token)[0]["status"] == "succ"
+    env = signed(search_envelope(item, sender=sender), key)
+    status, body = world.dci.post(SYNC, env, token=token)
+    assert status == 429 and body["errors"][0]["code"] == "err.request.too_many_requests"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from quality_factories import NOW, REF, person, run, store_records
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from nexo.audit.tables import AuditEntryRow
+from nexo.auth.keys import keystore
 from nexo.errors import NotFound, UsageError
 from nexo.model import EntityType, Person
 from nexo.quality.correction import (
@@ -18,12 +22,30 @@ from nexo.quality.correction import (
     InvalidCorrection,
 )
 from nexo.quality.service import run_quality
-from nexo.quality.stewardship import list_corrections, report_correction, review_correction
+from nexo.quality.stewardship import (
+    AuditHook,
+    audit_trail,
+    list_corrections,
+    report_correction,
+    review_correction,
+)
 from nexo.store.engine import transaction
 from nexo.store.repository import RecordRepository
 from nexo.store.tables import PersonRecordRow
 
 P = EntityType.PERSON
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> AuditHook:
+    """The real audit trail (Nexo's keys in a temporary home)."""
+    return audit_trail(keystore(tmp_path / "home"))
+
+
+def _entries(factory: sessionmaker[Session]) -> list[dict[str, object]]:
+    with transaction(factory) as s:
+        rows = s.scalars(select(AuditEntryRow).order_by(AuditEntryRow.idx)).all()
+        return [json.loads(r.body) for r in rows]
 
 
 def _store(factory: sessionmaker[Session]) -> None:
@@ -98,22 +120,35 @@ def test_an_accepted_correction_is_a_new_version_with_its_reason(
     ]
 
 
-def test_review_rules(factory: sessionmaker[Session]) -> None:
+def test_review_rules(factory: sessionmaker[Session], trail: AuditHook) -> None:
     _store(factory)
     with transaction(factory) as s:
         cid = _report(s)
         with pytest.raises(UsageError, match="cannot also review it"):
-            review_correction(s, correction_id=cid, reviewer="caseworker.ana", accept=True)
+            review_correction(
+                s, correction_id=cid, reviewer="caseworker.ana", accept=True, audit=trail
+            )
         with pytest.raises(UsageError, match="a rejection needs a note"):
-            review_correction(s, correction_id=cid, reviewer="steward.luis", accept=False)
+            review_correction(
+                s, correction_id=cid, reviewer="steward.luis", accept=False, audit=trail
+            )
         row = review_correction(
-            s, correction_id=cid, reviewer="steward.luis", accept=False, note="2031 is right"
+            s,
+            correction_id=cid,
+            reviewer="steward.luis",
+            accept=False,
+            note="2031 is right",
+            audit=trail,
         )
         assert row.status == "rejected" and row.batch_id is None
         with pytest.raises(CorrectionConflict, match="already rejected"):
-            review_correction(s, correction_id=cid, reviewer="steward.eva", accept=True)
+            review_correction(
+                s, correction_id=cid, reviewer="steward.eva", accept=True, audit=trail
+            )
         with pytest.raises(NotFound, match="no correction 999"):
-            review_correction(s, correction_id=999, reviewer="steward.eva", accept=True)
+            review_correction(
+                s, correction_id=999, reviewer="steward.eva", accept=True, audit=trail
+            )
         versions = RecordRepository(s).history("social", "beneficiaries", P, "B1")
         assert len(versions) == 1  # a rejection writes nothing
 
@@ -138,7 +173,7 @@ def test_bad_reports_are_refused_with_what_to_fix(
 
 
 def test_a_record_changed_since_the_report_is_not_overwritten(
-    factory: sessionmaker[Session],
+    factory: sessionmaker[Session], trail: AuditHook
 ) -> None:
     _store(factory)
     with transaction(factory) as s:
@@ -147,15 +182,37 @@ def test_a_record_changed_since_the_report_is_not_overwritten(
     updated = person(birth=date(2002, 5, 17), national_id=run("12345678"))
     store_records(factory, "social", "beneficiaries", [(P, "B1", updated, date(2026, 3, 1))], "b2")
     with transaction(factory) as s, pytest.raises(CorrectionConflict, match="changed since"):
-        review_correction(s, correction_id=cid, reviewer="steward.luis", accept=True)
+        review_correction(s, correction_id=cid, reviewer="steward.luis", accept=True, audit=trail)
 
 
-def test_nested_fields_can_be_corrected(factory: sessionmaker[Session]) -> None:
+def test_nested_fields_can_be_corrected(factory: sessionmaker[Session], trail: AuditHook) -> None:
     _store(factory)
     with transaction(factory) as s:
         cid = _report(s, field="address.locality", value="Viña del Mar", reason="Moved in 2025.")
-        review_correction(s, correction_id=cid, reviewer="steward.luis", accept=True)
+        review_correction(s, correction_id=cid, reviewer="steward.luis", accept=True, audit=trail)
         current = RecordRepository(s).current_entity("social", "beneficiaries", P, "B1")
     assert isinstance(current, Person) and current.address is not None
     assert current.address.locality == "Viña del Mar"
     assert current.address.line == "Calle Esmeralda 12"
+
+
+def test_a_review_is_in_the_audit_trail_without_the_values(
+    factory: sessionmaker[Session], trail: AuditHook
+) -> None:
+    _store(factory)
+    with transaction(factory) as s:
+        accepted = _report(s)
+        rejected = _report(s, field="given_names", value="Anita María", reason="Typo at intake.")
+    with transaction(factory) as s:
+        review_correction(s, correction_id=accepted, reviewer="steward.luis", accept=True,
+                          audit=trail)  # fmt: skip
+        review_correction(s, correction_id=rejected, reviewer="steward.eva", accept=False,
+                          note="the intake was right", audit=trail)  # fmt: skip
+    first, second = _entries(factory)
+    assert first["action"] == "steward.correction.accepted" and first["actor"] == "steward.luis"
+    assert first["kind"] == "event" and first["agency"] == "social"
+    assert first["detail"]["correction_id"] == accepted  # type: ignore[index]
+    assert first["detail"]["field"] == "birth_date"  # type: ignore[index]
+    assert second["action"] == "steward.correction.rejected"
+    text = json.dumps([first, second])
+    assert "2001-05-17" not in text and "2031-05-17" not in text and "Anita" not in text

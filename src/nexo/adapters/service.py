@@ -271,7 +271,7 @@ class _Ingest:
     def _check_columns(self, info: ReadInfo) -> None:
         if not info.tabular or info.columns is None:
             return
-        have = set(info.columns)
+        have = set(info.columns) | set(self.mapping.spec.format.optional_columns)
         missing = [
             c for c in self.mapper.columns if c not in have and c.split(".", 1)[0] not in have
         ]

@@ -131,6 +131,11 @@ def _known_encoding(v: str) -> str:
 
 class _Format(_Spec):
     encoding: str = "utf-8"
+    optional_columns: list[str] = Field(
+        default_factory=list,
+        description="Input columns the mapping reads that an input may lack: a missing one "
+        "reads as empty (any other missing column stops the ingest before the first row).",
+    )
 
     @field_validator("encoding")
     @classmethod

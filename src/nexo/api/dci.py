@@ -22,6 +22,7 @@ from nexo.audit.domain import AuditRecord
 from nexo.auth.domain import Scope
 from nexo.auth.service import get_client
 from nexo.dci.criteria import Attribute, Entity, SubjectQuery
+from nexo.dci.errors import DciRefused, ErrorCode
 from nexo.dci.ports import (
     AuthenticationFailed,
     Client,
@@ -97,7 +98,8 @@ Json = dict[str, Any]
 
 
 class ExchangeAuthenticator:
-    """DCI authentication with the exchange's bearer tokens; the client needs ``persons:read``."""
+    """DCI authentication with the exchange's bearer tokens; the client needs ``persons:read``
+    and is held to its rate limit, the same bucket as its native API requests."""
 
     def __init__(self, state: ApiState) -> None:
         self.state = state
@@ -118,6 +120,13 @@ class ExchangeAuthenticator:
             raise AuthenticationFailed(
                 f"the token does not carry the scope {Scope.PERSONS_READ.value!r}",
                 hint="ask for a token with that scope, or have the operator grant it",
+            )
+        wait = self.state.limiter.check(client.client_id)
+        if wait is not None:
+            raise DciRefused(
+                ErrorCode.TOO_MANY_REQUESTS,
+                f"client {client.client_id!r} is over its rate limit",
+                hint=f"wait {wait} s before the next message",
             )
         return Client(client.client_id, client.default_purpose)
 
@@ -145,7 +154,7 @@ class ExchangeDisclosure:
     ) -> Disclosed | Denied:
         detail = _detail(context, consent_refs)
         requester = self._requester(client)
-        refused = self._screen(requester, purpose, query.entity, at, detail)
+        refused = self._screen(requester, purpose, query.entity, at, ("DCI search", detail))
         if isinstance(refused, Denied):
             return refused
         in_force, requested = refused
@@ -177,22 +186,18 @@ class ExchangeDisclosure:
     ) -> Denied | None:
         detail = _detail(context, consent_refs)
         requester = self._requester(client)
-        refused = self._screen(requester, purpose, query.entity, at, detail)
+        refused = self._screen(requester, purpose, query.entity, at, ("DCI subscribe", detail))
         if isinstance(refused, Denied):
             return refused
         in_force, _ = refused
-        used = {a.key: a for a in in_force}
-        record = AuditRecord(
-            kind="request",
-            action="",
-            decision="allow",
-            client_id=requester.client_id,
-            agency=requester.agency,
+        record = audit_record(
+            self.state.exchange,
+            requester=requester,
             purpose=purpose,
-            legal_bases=tuple(sorted({a.legal_basis.value for a in used.values()})),
-            agreements=tuple(sorted(used)),
-            accountable=tuple(sorted({a.accountable for a in used.values()})),
-            policy_version=self.state.exchange.policy.version,
+            decisions=[],
+            subjects=[],
+            decision="allow",
+            agreements=in_force,
         )
         self._append(record, "DCI subscribe", detail)
         return None
@@ -207,9 +212,15 @@ class ExchangeDisclosure:
         return Requester(found.client_id, found.agency)
 
     def _screen(
-        self, requester: Requester, purpose: str, entity: Entity, at: datetime, detail: Json
+        self,
+        requester: Requester,
+        purpose: str,
+        entity: Entity,
+        at: datetime,
+        audited_as: tuple[str, Json],
     ) -> Denied | tuple[tuple[Agreement, ...], frozenset[FieldRef]]:
-        """Subject-independent checks; a refusal is audited here and returned as Denied."""
+        """Subject-independent checks; a refusal is audited here (as ``audited_as``: action
+        and detail) and returned as Denied."""
         agencies = self.state.exchange.policy.agencies()
         requested = frozenset(FieldRef(a, e, f) for a in agencies for e, f in REPRESENTABLE[entity])
         try:
@@ -218,7 +229,7 @@ class ExchangeDisclosure:
             )
         except AccessDenied as e:
             assert e.audit is not None
-            self._append(e.audit, "DCI search", detail)
+            self._append(e.audit, *audited_as)
             return Denied(e.denial.rule.value, e.message)
         return in_force, requested
 
@@ -256,17 +267,12 @@ class _Search:
         """The page of visible records, how many are visible (among the first ``max_scan``
         matches), and the decisions of the persons disclosed on the page."""
         granted = frozenset(r for a in self.in_force for r in a.refs())
-        subjects = SubjectRepository(self.session)
+        refs, _ = SubjectRepository(self.session).find(
+            query, offset=0, limit=max_scan, agencies=scope(granted), count=False
+        )
         visible: list[str] = []
-        offset = 0
-        while offset < max_scan:
-            refs, _ = subjects.find(
-                query, offset=offset, limit=min(CHUNK, max_scan - offset), agencies=scope(granted)
-            )
-            if not refs:
-                break
-            visible += self._visible(query.entity, refs)
-            offset += len(refs)
+        for n in range(0, len(refs), CHUNK):
+            visible += self._visible(query.entity, refs[n : n + CHUNK])
         chosen = visible[page.offset : page.offset + page.size]
         if query.entity is Entity.GROUP:
             groups, decisions = self._groups(chosen)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.panel import Panel
 from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.adapters.service import Progress
 from nexo.auth.keys import keystore
@@ -132,6 +133,34 @@ def _exchange(x: ExchangeDemo, host: str, port: int) -> None:
     console.print(f"API docs: {base}/docs · policy version {x.policy_version}", soft_wrap=True)
 
 
+def _dci(factory: sessionmaker[Session], x: ExchangeDemo) -> None:
+    """A signed DCI search by the social agency's MIS through the real binding: same policy,
+    consent and audit as the exchange API."""
+    from nexo.api.app import create_app
+    from nexo.dci.demo import demo_search
+    from nexo.dci.ports import Client
+
+    social = next((c for c in x.clients if c.agency == "social"), None)
+    if social is None or x.example is None:
+        return
+    runtime = create_app(factory=factory).state.dci
+    found = demo_search(
+        runtime,
+        client=Client(social.client_id),
+        identifier=x.example[1],
+        purpose="case-management",
+    )
+    records = found.records
+    console.print(
+        f"DCI registry: signed search by UIN from sender {found.sender_id} (client "
+        f"{social.client_id}, purpose case-management) → [bold]{len(records)}[/] Member "
+        f"record(s); Nexo's reply signature "
+        + ("[green]verified[/]" if found.signature_ok else "[red]does not verify[/]")
+        + " against /dci/.well-known/jwks.json (see docs/dci.md)",
+        soft_wrap=True,
+    )
+
+
 @app.command("demo")
 def demo(
     persons: Annotated[int, typer.Option(help="Persons in the synthetic country.")] = 10_000,
@@ -173,5 +202,6 @@ def demo(
         factory, settings=get_settings(), keys=keystore(home), now=utc_now()
     )
     _exchange(exchange, host, port)
+    _dci(factory, exchange)
     if serve:
         serve_api(host, port)

@@ -359,7 +359,8 @@ def correction_review(
     note: Annotated[str | None, typer.Option(help="Review note (required to reject).")] = None,
 ) -> None:
     """Accept (writes a new version of the record) or reject a correction."""
-    from nexo.quality.stewardship import review_correction
+    from nexo.auth.keys import keystore
+    from nexo.quality.stewardship import audit_trail, review_correction
 
     if accept is None:
         raise UsageError(
@@ -368,7 +369,12 @@ def correction_review(
     _, factory = open_store()
     with transaction(factory) as s:
         row = review_correction(
-            s, correction_id=correction_id, reviewer=steward, accept=accept, note=note
+            s,
+            correction_id=correction_id,
+            reviewer=steward,
+            accept=accept,
+            note=note,
+            audit=audit_trail(keystore(get_settings().home)),
         )
         status, batch, version = row.status, row.batch_id, row.new_version
     if status == CorrectionStatus.ACCEPTED.value:

@@ -183,7 +183,10 @@ def _persons_matching(c: Comparison, agencies: Agencies) -> Select[Any]:
     join = and_(P.agency == L.agency, P.source == L.source, P.record_id == L.record_id)
     where = _record_condition(c)
     if agencies is not None:
-        where = and_(P.agency.in_(sorted(agencies.person.get(c.attribute, ()))), where)
+        # ``agency || ''``: a filter, not an index to search by (SQLite would otherwise scan
+        # every record of the agency instead of looking up the selective condition first)
+        unindexed = P.agency.concat("")
+        where = and_(where, unindexed.in_(sorted(agencies.person.get(c.attribute, ()))))
     return select(L.person_id).join(P, join).where(where)
 
 
@@ -229,21 +232,33 @@ def _household_ref_condition(ref: str) -> ColumnElement[bool]:
 
 class SubjectRepository(RepositoryBase):
     def find(
-        self, query: SubjectQuery, *, offset: int, limit: int, agencies: Agencies = None
-    ) -> tuple[list[str], int]:
+        self,
+        query: SubjectQuery,
+        *,
+        offset: int,
+        limit: int,
+        agencies: Agencies = None,
+        count: bool = True,
+    ) -> tuple[list[str], int | None]:
         """One page of subject refs matching ``query`` (person ids, or household refs) and the
         total count, in the query's order (ties by ref). With ``agencies``, each comparison
-        matches only the data of the agencies the scope names for its attribute."""
+        matches only the data of the agencies the scope names for its attribute. Without
+        ``count``, the total is not computed (None)."""
         if query.entity is Entity.MEMBER:
-            return self._find_persons(query, offset, limit, agencies)
-        return self._find_households(query, offset, limit, agencies)
+            return self._find_persons(query, offset, limit, agencies, count)
+        return self._find_households(query, offset, limit, agencies, count)
+
+    def _count(self, table: Any, where: ColumnElement[bool], count: bool) -> int | None:
+        if not count:
+            return None
+        return self.session.scalar(select(func.count()).select_from(table).where(where)) or 0
 
     def _find_persons(
-        self, query: SubjectQuery, offset: int, limit: int, agencies: Agencies
-    ) -> tuple[list[str], int]:
+        self, query: SubjectQuery, offset: int, limit: int, agencies: Agencies, count: bool
+    ) -> tuple[list[str], int | None]:
         mp = MpiPersonRow
         where = and_(mp.status == "active", _condition(query.criteria, Entity.MEMBER, agencies))
-        total = self.session.scalar(select(func.count()).select_from(mp).where(where)) or 0
+        total = self._count(mp, where, count)
         order = []
         for key in query.sort:
             if key.attribute in _PERSON_COLUMNS or key.attribute is Attribute.BIRTH_YEAR:
@@ -274,12 +289,12 @@ class SubjectRepository(RepositoryBase):
         return list(rows), total
 
     def _find_households(
-        self, query: SubjectQuery, offset: int, limit: int, agencies: Agencies
-    ) -> tuple[list[str], int]:
+        self, query: SubjectQuery, offset: int, limit: int, agencies: Agencies, count: bool
+    ) -> tuple[list[str], int | None]:
         where = _condition(query.criteria, Entity.GROUP, agencies)
         if agencies is not None:
             where = and_(H.agency.in_(sorted(agencies.households)), where)
-        total = self.session.scalar(select(func.count()).select_from(H).where(where)) or 0
+        total = self._count(H, where, count)
         order = []
         for key in query.sort:
             column = _HOUSEHOLD_COLUMNS.get(key.attribute)

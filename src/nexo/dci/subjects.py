@@ -134,7 +134,8 @@ def group_views(repo: SubjectRepository, refs: list[str]) -> list[GroupView]:
 def read_page(session: Session, *, query: SubjectQuery, page: PageRequest) -> Disclosed:
     """One page of subjects matching ``query``, whole (not minimised), and the total count."""
     repo = SubjectRepository(session)
-    refs, total = repo.find(query, offset=page.offset, limit=page.size)
+    refs, counted = repo.find(query, offset=page.offset, limit=page.size)
+    total = counted or 0
     if query.entity is Entity.GROUP:
         return Disclosed(tuple(group_views(repo, refs)), total)
     views = person_views(repo, refs)

@@ -56,9 +56,12 @@ def audit_record(
     fields: frozenset[FieldRef] = frozenset(),
     denial: Denial | None = None,
     decision: str | None = None,
+    agreements: tuple[Agreement, ...] = (),
 ) -> AuditRecord:
-    """The audit record of one request: who, why, under what, about whom, what was shown."""
+    """The audit record of one request: who, why, under what, about whom, what was shown.
+    ``agreements`` adds agreements relied on beyond the decisions' (a subscription's)."""
     used = {a.key: a for d in decisions for a in d.agreements}
+    used |= {a.key: a for a in agreements}
     first = denial or next((d.first_denial() for d in decisions if d.first_denial()), None)
     effect = decision or ("allow" if fields else "deny")
     return AuditRecord(

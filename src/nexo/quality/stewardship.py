@@ -13,9 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nexo.audit.service import record_event
+from nexo.auth.keys import KeyStore
 from nexo.errors import NotFound, UsageError
+from nexo.linkage.tables import MpiLinkRow
 from nexo.logging import get_logger
 from nexo.model.codes import EntityType
 from nexo.quality.correction import (
@@ -37,24 +41,40 @@ log = get_logger(__name__)
 AuditHook = Callable[[Session, CorrectionReviewed], None]
 
 
-def record_in_audit_trail(session: Session, event: CorrectionReviewed) -> None:
-    """HOOK for the audit trail: record a reviewed correction.
+def audit_trail(keys: KeyStore) -> AuditHook:
+    """The hook that appends a review to the audit trail, in the correction's transaction (if
+    the append fails, the review is not made). The person is named by keyed hash when the
+    record is in the person index; values never enter the trail."""
 
-    The audit part (its own issue) replaces this body with an append to the hash-chained trail,
-    in the same transaction as the correction. Until then the review is logged (ids only).
-    """
-    log.info(
-        "correction reviewed",
-        extra={
-            "fields": {
+    def record(session: Session, event: CorrectionReviewed) -> None:
+        person = session.scalar(
+            select(MpiLinkRow.person_id).where(
+                MpiLinkRow.agency == event.agency,
+                MpiLinkRow.source == event.source,
+                MpiLinkRow.record_id == event.record_id,
+            )
+        )
+        record_event(
+            session,
+            keys=keys,
+            action=f"steward.correction.{event.status.value}",
+            actor=event.reviewer,
+            persons=(person,) if person else (),
+            agency=event.agency,
+            detail={
                 "correction_id": event.correction_id,
-                "status": event.status.value,
-                "agency": event.agency,
                 "source": event.source,
+                "entity_type": event.entity_type,
+                "field": event.field,
+                "reporter": event.reporter,
+                "reporter_role": event.reporter_role,
                 "batch_id": event.batch_id,
-            }
-        },
-    )
+                "new_version": event.new_version,
+            },
+            at=event.reviewed_at,
+        )
+
+    return record
 
 
 def report_correction(
@@ -121,9 +141,10 @@ def review_correction(
     accept: bool,
     note: str | None = None,
     now: datetime | None = None,
-    audit: AuditHook = record_in_audit_trail,
+    audit: AuditHook,
 ) -> CorrectionRow:
-    """Accept (write the corrected record as a new version) or reject an open correction."""
+    """Accept (write the corrected record as a new version) or reject an open correction;
+    ``audit`` records the review in the same transaction (:func:`audit_trail`)."""
     repo = QualityRepository(session)
     row = repo.correction(correction_id, for_update=True)
     if row is None:
