@@ -184,13 +184,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="250000,1000000", help="row counts, comma separated")
     parser.add_argument(
-        "--workers", type=int, default=None, help="mapping processes (default auto)"
+        "--workers",
+        type=int,
+        default=None,
+        help="mapping processes (default auto: for person-csv one read-ahead process for big "
+        "files; 0: all in one process)",
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare SQLite write")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"cores: {cores}  load average before: {os.getloadavg()}")
+    peaks: dict[int, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="nexo-bench-") as tmp_name:
         tmp = Path(tmp_name)
         for rows in sizes:
@@ -208,10 +213,11 @@ def main() -> None:
                 f"{result['quarantined']:,} {result['quarantined_by_reason']}, accounted: {ok}\n"
                 f"  DuckDB read_csv:        {duck:.2f} s = {rows / duck:,.0f} rows/s; "
                 f"ingest/DuckDB time ratio {result['seconds'] / duck:,.1f}\n"
-                f"  peak memory: main {result['peak_rss_mb_main']:,.0f} MB, largest worker "
+                f"  peak memory: main {result['peak_rss_mb_main']:,.0f} MB, largest other process "
                 f"{result['peak_rss_mb_worker']:,.0f} MB; main CPU {result['cpu_s_main']:.1f} s\n"
                 f"  load average: {os.getloadavg()}"
             )
+            peaks[rows] = (result["peak_rss_mb_main"], result["peak_rss_mb_worker"])
             if not args.no_ceiling and rows == max(sizes):
                 bare = sqlite_ceiling(rows, tmp)
                 print(
@@ -219,6 +225,13 @@ def main() -> None:
                     f"{bare:.1f} s = {rows / bare:,.0f} rows/s"
                 )
             csv_path.unlink()
+    if len(peaks) > 1:
+        (small, a), (big, b) = min(peaks.items()), max(peaks.items())
+        print(
+            f"\npeak memory, main + largest other process: {small:,} rows {sum(a):,.0f} MB, "
+            f"{big:,} rows {sum(b):,.0f} MB ({(sum(b) / sum(a) - 1) * 100:+.0f} % for "
+            f"{big / small:,.0f} times the rows)"
+        )
 
 
 if __name__ == "__main__":

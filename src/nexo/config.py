@@ -44,7 +44,8 @@ class IngestSettings(BaseModel):
         default=None,
         ge=0,
         description="Processes that map rows; 0 maps in the ingest process; unset: one per "
-        "core (at most 4) for inputs of 16 MB or more.",
+        "core (at most 4) for inputs of 16 MB or more. A vectorised mapping (the built-in "
+        "person-csv) uses one process that reads and maps ahead instead.",
     )
 
 

@@ -5,6 +5,7 @@ Pure (no database): the ingest job commits what this returns, in one transaction
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from nexo.adapters.mapper import Reason, RowMapper
 from nexo.adapters.readers import RawRow
 from nexo.adapters.readers.base import store_safe
-from nexo.store.repository import NewRecord
+from nexo.store.repository import NewRecord, PersonBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,8 @@ class MappedChunk:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     ok_rows: int = 0
+    #: with a vectorised mapping, the records (``records`` is then empty)
+    batch: PersonBatch | None = None
 
 
 def quarantine_row(
@@ -58,24 +61,44 @@ def quarantine_row(
 
 
 def map_chunk(mapper: RowMapper, rows: list[RawRow], out: ChunkOut) -> MappedChunk:
-    """Every row of the chunk ends in ``records`` (with its findings) or ``quarantine``."""
-    good = [r for r in rows if r.problem is None]
-    results = iter(mapper.map_rows([r.values for r in good]))
+    """Every row of the chunk ends in ``records`` (with its findings) or ``quarantine``.
+
+    With a vectorised mapping (``vector.py``) the records are in ``batch`` instead: the clean
+    rows mapped column-wise, the others row-wise, in input order.
+    """
+    good = [r.values for r in rows if r.problem is None]
+    vector = mapper.vector
+    batch: PersonBatch | None = None
+    if vector is not None and good:
+        clean, batch = vector.run(good)
+    else:
+        clean = [False] * len(good)
+    results = iter(mapper.map_rows([v for v, c in zip(good, clean, strict=True) if not c]))
     done = MappedChunk()
     rejected: list[tuple[RawRow, list[Reason]]] = []
+    others: list[tuple[int, NewRecord]] = []  # records mapped row-wise, by good row
+    k = -1
     for row in rows:
         if row.problem is not None:
             rejected.append((row, [Reason(row.problem[0], None, row.problem[1])]))
+            continue
+        k += 1
+        if clean[k]:  # mapped column-wise: one record, no findings
+            done.ok_rows += 1
             continue
         result = next(results)
         if result.entities is None:
             rejected.append((row, result.reasons))
             continue
         done.ok_rows += 1
-        done.records.extend(
+        records = [
             NewRecord.of(m.entity_type, m.record_id, m.entity, m.updated_on)
             for m in result.entities
-        )
+        ]
+        if batch is None:
+            done.records.extend(records)
+        else:
+            others.extend((k, r) for r in records)
         done.findings.extend(
             {
                 "batch_id": out.batch_id,
@@ -92,6 +115,8 @@ def map_chunk(mapper: RowMapper, rows: list[RawRow], out: ChunkOut) -> MappedChu
             }
             for f in result.findings
         )
+    if batch is not None:
+        done.batch = _merged(batch, clean, others) if others else batch
     if rejected:
         ids = mapper.record_ids([row.values for row, _ in rejected])
         ids = [rid if row.values else None for (row, _), rid in zip(rejected, ids, strict=True)]
@@ -100,3 +125,19 @@ def map_chunk(mapper: RowMapper, rows: list[RawRow], out: ChunkOut) -> MappedChu
             for (row, reasons), rid in zip(rejected, ids, strict=True)
         ]
     return done
+
+
+def _merged(
+    batch: PersonBatch, clean: list[bool], others: list[tuple[int, NewRecord]]
+) -> PersonBatch:
+    """The clean rows' batch with the records mapped row-wise, in input order."""
+    out = PersonBatch()
+    positions = [i for i, c in enumerate(clean) if c]  # each clean record's good row
+    done = 0  # clean records taken
+    for k, record in others:
+        upto = bisect_left(positions, k, lo=done)
+        out.extend(batch, done, upto)
+        done = upto
+        out.append(record)
+    out.extend(batch, done, len(positions))
+    return out

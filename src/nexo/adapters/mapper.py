@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,6 +20,9 @@ from nexo.adapters.reference import builtin_table, load_reference
 from nexo.adapters.spec import EntitySpec, Mapping
 from nexo.errors import MappingError
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
+
+if TYPE_CHECKING:
+    from nexo.adapters.vector import PersonVector
 
 __all__ = ["Finding", "MappedEntity", "Reason", "Row", "RowMapper", "RowRejected", "RowResult"]
 
@@ -183,6 +187,13 @@ class RowMapper:
         self.entities = [_Entity(e, mapping, self.tables) for e in mapping.spec.entities]
         updated = mapping.spec.updated_on
         self.updated_on = Field("updated_on", updated, self.tables) if updated else None
+
+    @cached_property
+    def vector(self) -> PersonVector | None:
+        """The mapping compiled to map clean rows column-wise (``vector.py``), if it can be."""
+        from nexo.adapters.vector import compile_person
+
+        return compile_person(self)
 
     @property
     def columns(self) -> list[str]:

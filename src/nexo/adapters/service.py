@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -28,7 +28,7 @@ from nexo.adapters.readers import RawRow, ReadInfo, reader_for
 from nexo.adapters.readers.sql_reader import safe_name
 from nexo.adapters.repository import BatchRepository, FindingRepository, QuarantineRepository
 from nexo.adapters.spec import Mapping
-from nexo.adapters.workers import MapperPool
+from nexo.adapters.workers import MapperPool, ReadAhead
 from nexo.config import get_settings
 from nexo.errors import MappingError, UsageError
 from nexo.logging import get_logger, log_context
@@ -114,7 +114,7 @@ def bulk_gc() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def _chunks(rows: Iterable[RawRow], size: int) -> Iterator[list[RawRow]]:
+def _chunks(rows: Iterable[RawRow], size: int) -> Generator[list[RawRow], None, None]:
     chunk: list[RawRow] = []
     for row in rows:
         chunk.append(row)
@@ -240,8 +240,27 @@ class _Ingest:
         log.info("ingest finished", extra={"fields": report.as_dict()})
         return report
 
+    def _reads_ahead(self, first: list[RawRow]) -> bool:
+        """Whether the rest of the input is read and mapped by a read-ahead process: for a
+        vectorised mapping of a file with more than one chunk, when worker processes are
+        configured, or by default for a big file on a machine with more than one core."""
+        if (
+            self.mapper.vector is None
+            or not isinstance(self.input.location, Path)
+            or len(first) < self.chunk_rows
+        ):
+            return False
+        configured = self.workers if self.workers is not None else get_settings().ingest.workers
+        if configured is not None:
+            return configured > 0
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        return self.input.size >= AUTO_WORKERS_BYTES and cores > 1
+
     def _workers(self) -> int:
-        """Mapping processes: as configured, or for a big file one per core (at most 4)."""
+        """Mapping processes: as configured, or for a big file one per core (at most 4).
+
+        (A vectorised mapping reads ahead in one process instead: ``_reads_ahead``.)
+        """
         configured = self.workers if self.workers is not None else get_settings().ingest.workers
         if configured is not None:
             return configured
@@ -288,7 +307,26 @@ class _Ingest:
         chunks = _chunks(rows, self.chunk_rows)
         first = next(chunks, None)
         self._check_columns(info)  # the reader knows the header once it gave a row
-        if first is not None:
+        if first is not None and self._reads_ahead(first):
+            # the first chunk here (the header and its problems show as they always did), the
+            # rest read and mapped by another process while this one writes
+            chunks.close()
+            rows.close()
+            last = first[-1].number
+            mapped = map_chunk(self.mapper, first, context)
+            self._commit(report, mapped, len(first), last, info, now)
+            if self.progress:
+                self.progress(report.rows_read, total)
+            assert isinstance(location, Path)
+            ahead = ReadAhead(self.mapping, location, last, self.chunk_rows, context)
+            try:
+                for n, last, mapped in ahead:
+                    self._commit(report, mapped, n, last, info, now)
+                    if self.progress:
+                        self.progress(report.rows_read, total)
+            finally:
+                ahead.close()
+        elif first is not None:
             workers = self._workers()
             pool = MapperPool(self.mapping, context, workers) if workers else None
             try:
@@ -328,13 +366,18 @@ class _Ingest:
         self.reasons.update(q["reason_code"] for q in mapped.quarantine)
         self.findings.update(f["code"] for f in mapped.findings)
         with transaction(self.factory) as s:
-            result = RecordRepository(s).write(
-                agency=spec.agency,
-                source=spec.source,
-                batch_id=report.batch_id,
-                mapping_version=self.mapping.version,
-                received_at=now,
-                records=mapped.records,
+            repository = RecordRepository(s)
+            args: dict[str, Any] = {
+                "agency": spec.agency,
+                "source": spec.source,
+                "batch_id": report.batch_id,
+                "mapping_version": self.mapping.version,
+                "received_at": now,
+            }
+            result = (
+                repository.write(**args, records=mapped.records)
+                if mapped.batch is None
+                else repository.write_persons(**args, batch=mapped.batch)
             )
             QuarantineRepository(s).add_many(mapped.quarantine)
             FindingRepository(s).add_many(mapped.findings)

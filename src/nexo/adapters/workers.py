@@ -18,6 +18,7 @@ import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from nexo.adapters.chunk import ChunkOut, MappedChunk, map_chunk
@@ -77,14 +78,14 @@ def pack_result(mapped: MappedChunk) -> Packed:
             (etype, r.record_id, r.text, r.content_hash, r.source_updated_on,
              tuple(columns[k] for k in names), tuple(tuple(i.values()) for i in identifiers))
         )  # fmt: skip
-    return keys, records, mapped.quarantine, mapped.findings, mapped.ok_rows
+    return keys, records, mapped.quarantine, mapped.findings, mapped.ok_rows, mapped.batch
 
 
 _IDENT_KEYS = ("scheme", "value", "verified", "check_digit_ok")
 
 
 def unpack_result(packed: Packed) -> MappedChunk:
-    keys, records, quarantine, findings, ok_rows = packed
+    keys, records, quarantine, findings, ok_rows, batch = packed
     types = {etype: EntityType(etype) for etype in keys}
     return MappedChunk(
         [
@@ -98,6 +99,7 @@ def unpack_result(packed: Packed) -> MappedChunk:
         quarantine,
         findings,
         ok_rows,
+        batch,
     )  # fmt: skip
 
 
@@ -127,6 +129,89 @@ def _serve(conn: Connection, mapping: Mapping, out: ChunkOut) -> None:  # pragma
         except BaseException:  # noqa: BLE001 - reported to the parent
             conn.send(("error", traceback.format_exc(limit=8)))
             return
+
+
+def _read_ahead(  # pragma: no cover - runs in the child
+    conn: Connection, mapping: Mapping, path: Path, after: int, chunk_rows: int, out: ChunkOut
+) -> None:
+    """The read-ahead process: read the input after row ``after``, map it, send the chunks."""
+    import gc
+
+    from nexo.adapters.mapper import RowMapper
+    from nexo.adapters.readers import ReadInfo, reader_for
+
+    gc.set_threshold(50_000, 10, 10)
+    try:
+        mapper = RowMapper(mapping)
+        fmt = mapping.spec.format
+        rows = (
+            r
+            for r in reader_for(fmt.type)(path, fmt, mapper.columns, ReadInfo())
+            if r.number > after
+        )
+        chunk: list[RawRow] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= chunk_rows:
+                conn.send(("ok", len(chunk), chunk[-1].number, map_chunk(mapper, chunk, out)))
+                chunk = []
+        if chunk:
+            conn.send(("ok", len(chunk), chunk[-1].number, map_chunk(mapper, chunk, out)))
+        conn.send(("end", 0, 0, None))
+    except (BrokenPipeError, EOFError, OSError):
+        return  # the parent is gone
+    except BaseException:  # noqa: BLE001 - reported to the parent
+        try:
+            conn.send(("error", 0, 0, traceback.format_exc(limit=8)))
+        except OSError:
+            return
+
+
+class ReadAhead:
+    """A process that reads and maps the rest of an input while this one writes.
+
+    For a vectorised mapping (``vector.py``) mapping costs less than sending rows to mapping
+    workers; what this process then spends most on is writing. The read-ahead process reads
+    the input itself from the row after ``after`` and sends mapped chunks, in input order; this
+    process commits them as before. Only the pipe links them: the child blocks when a chunk is
+    not taken yet (memory stays bounded) and exits when this process is gone, even by SIGKILL.
+    """
+
+    def __init__(
+        self, mapping: Mapping, path: Path, after: int, chunk_rows: int, out: ChunkOut
+    ) -> None:
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(
+            target=_read_ahead, args=(child, mapping, path, after, chunk_rows, out), daemon=True
+        )
+        self.proc.start()
+        child.close()  # only the child holds its end: it sees a broken pipe if we die
+
+    def __iter__(self) -> Iterator[tuple[int, int, MappedChunk]]:
+        """(rows, last row number, mapped chunk) for each chunk."""
+        while True:
+            try:
+                status, rows, last, payload = self.conn.recv()
+            except (EOFError, OSError):
+                self.proc.join(timeout=5)
+                raise WorkerFailed(
+                    f"the read-ahead process stopped (exit code {self.proc.exitcode})",
+                    hint="a program that starts an ingest must guard its main module with "
+                    'if __name__ == "__main__"; or read in one process: NEXO_INGEST__WORKERS=0',
+                ) from None
+            if status == "end":
+                return
+            if status != "ok":
+                raise WorkerFailed(f"the read-ahead process failed:\n{payload}")
+            yield rows, last, payload
+
+    def close(self) -> None:
+        self.conn.close()
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(timeout=5)
 
 
 class MapperPool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
 from nexo.store import projection
-from nexo.store.sqlite_writer import Inserter, check_ids, driver_connection
+from nexo.store.sqlite_writer import Inserter, check_ids, driver_connection, iso_date
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow, SourceRecordRow
 
 IN_CHUNK = 500  # ids per IN (...) list
+SQLITE_IN_CHUNK = 900  # (SQLite before 3.32 allows 999 parameters per statement)
 _TYPE = {t: t.value for t in EntityType}  # (reading .value of an enum member is slow)
 
 
@@ -65,6 +66,77 @@ class NewRecord:
         return cls(entity_type, record_id, entity, text, digest, source_updated_on)
 
 
+PERSON_COLUMNS = (
+    "given_names", "family_name", "second_family_name", "birth_date", "sex", "phone", "email",
+    "address_line", "locality", "postcode", "region", "admin_area_code", "country",
+)  # fmt: skip
+"""``person_record``'s own columns, in the order of ``projection.columns``."""
+_IDENT_KEYS = ("scheme", "value", "verified", "check_digit_ok")
+
+
+_BIRTH = PERSON_COLUMNS.index("birth_date")
+
+
+@dataclass(slots=True)
+class PersonBatch:
+    """Person records column by column, in input order, none with an update date.
+
+    Ingest's column-wise path makes these; on SQLite a batch of new records is inserted without
+    a Python object per record. It holds exactly what the ``NewRecord``s would (``records``),
+    the birth date as its ISO text.
+    """
+
+    record_ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # canonical JSON
+    hashes: list[str] = field(default_factory=list)
+    #: the projection's columns, in PERSON_COLUMNS order (birth_date as ISO text)
+    columns: list[list[Any]] = field(default_factory=lambda: [[] for _ in PERSON_COLUMNS])
+    #: each record's identifier rows: (scheme, value, verified, check_digit_ok)
+    identifiers: list[tuple[tuple[Any, ...], ...]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.record_ids)
+
+    def append(self, r: NewRecord) -> None:
+        """Add a record mapped row-wise."""
+        if r.entity_type is not EntityType.PERSON or r.source_updated_on is not None:
+            raise ValueError("a person batch holds persons without an update date")
+        columns, identifiers = r.projected()
+        self.record_ids.append(r.record_id)
+        self.texts.append(r.text)
+        self.hashes.append(r.content_hash)
+        for name, column in zip(PERSON_COLUMNS, self.columns, strict=True):
+            value = columns[name]
+            column.append(value.isoformat() if name == "birth_date" and value else value)
+        self.identifiers.append(tuple(tuple(i[k] for k in _IDENT_KEYS) for i in identifiers))
+
+    def extend(self, other: PersonBatch, start: int, stop: int) -> None:
+        """Add ``other``'s records ``start`` to ``stop``."""
+        self.record_ids += other.record_ids[start:stop]
+        self.texts += other.texts[start:stop]
+        self.hashes += other.hashes[start:stop]
+        for mine, theirs in zip(self.columns, other.columns, strict=True):
+            mine += theirs[start:stop]
+        self.identifiers += other.identifiers[start:stop]
+
+    def records(self) -> list[NewRecord]:
+        person, day = EntityType.PERSON, date.fromisoformat
+        rows = zip(*self.columns, strict=True) if self.record_ids else iter(())
+        return [
+            NewRecord(
+                person, rid, None, text, digest, None,
+                {
+                    name: day(v) if k == _BIRTH and v is not None else v
+                    for k, (name, v) in enumerate(zip(PERSON_COLUMNS, values, strict=True))
+                },
+                tuple(dict(zip(_IDENT_KEYS, i, strict=True)) for i in idents),
+            )
+            for rid, text, digest, values, idents in zip(
+                self.record_ids, self.texts, self.hashes, rows, self.identifiers, strict=True
+            )
+        ]  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     written: int  # new versions
@@ -95,9 +167,34 @@ class RecordRepository(RepositoryBase):
     ) -> dict[tuple[str, str], _Known]:
         known: dict[tuple[str, str], _Known] = defaultdict(_Known)
         ids = sorted({rid for _, rid in keys})
+        if self.session.get_bind().dialect.name == "sqlite":
+            found = self._known_sqlite(agency, source, ids)
+        else:
+            found = self._known_orm(agency, source, ids)
+        for pk, etype, rid, version, current, digest in found:
+            k = known[(etype, rid)]
+            k.max_version = max(k.max_version, version)
+            k.hashes = (k.hashes or set()) | {digest}
+            if current:
+                k.current_pk = pk
+        return known
+
+    def _known_sqlite(self, agency: str, source: str, ids: list[str]) -> Iterator[Any]:
+        """The same query through the driver (SQLAlchemy's cost per query is most of it)."""
+        conn = driver_connection(self.session.connection().connection)
+        for i in range(0, len(ids), SQLITE_IN_CHUNK):
+            part = ids[i : i + SQLITE_IN_CHUNK]
+            yield from conn.execute(
+                "SELECT id, entity_type, source_record_id, version, is_current, content_hash "
+                "FROM source_record WHERE agency = ? AND source = ? AND source_record_id IN "
+                f"({', '.join('?' * len(part))})",
+                [agency, source, *part],
+            )
+
+    def _known_orm(self, agency: str, source: str, ids: list[str]) -> Iterator[Any]:
         t = SourceRecordRow
         for i in range(0, len(ids), IN_CHUNK):
-            rows = self.session.execute(
+            yield from self.session.execute(
                 select(
                     t.id, t.entity_type, t.source_record_id, t.version, t.is_current, t.content_hash
                 ).where(
@@ -106,13 +203,6 @@ class RecordRepository(RepositoryBase):
                     t.source_record_id.in_(ids[i : i + IN_CHUNK]),
                 )
             )
-            for pk, etype, rid, version, current, digest in rows:
-                k = known[(etype, rid)]
-                k.max_version = max(k.max_version, version)
-                k.hashes = (k.hashes or set()) | {digest}
-                if current:
-                    k.current_pk = pk
-        return known
 
     def _plan(
         self, agency: str, source: str, received_at: datetime, records: Sequence[NewRecord]
@@ -186,6 +276,76 @@ class RecordRepository(RepositoryBase):
         else:
             self._write_orm(plan, common)
         return WriteResult(len(plan.versions), unchanged)
+
+    def write_persons(
+        self,
+        *,
+        agency: str,
+        source: str,
+        batch_id: str,
+        mapping_version: str | None,
+        received_at: datetime,
+        batch: PersonBatch,
+    ) -> WriteResult:
+        """``write`` for a batch of persons: on SQLite, when every record is new to the store
+        and appears once, straight from the batch's columns (the same rows, the same order)."""
+        args: dict[str, Any] = {
+            "agency": agency,
+            "source": source,
+            "batch_id": batch_id,
+            "mapping_version": mapping_version,
+            "received_at": received_at,
+        }
+        ids = batch.record_ids
+        if (
+            not ids
+            or self.session.get_bind().dialect.name != "sqlite"
+            or len(set(ids)) != len(ids)
+            or self._known(agency, source, {("person", rid) for rid in ids})
+        ):
+            return self.write(**args, records=batch.records())
+        self._insert_new_persons(args, batch)
+        return WriteResult(len(ids), 0)
+
+    def _insert_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> None:
+        """What ``_write_sqlite`` does for new records that each appear once (version 1,
+        current, nothing superseded, no projection to replace)."""
+        conn = driver_connection(self.session.connection().connection)
+        dialect = self.session.get_bind().dialect
+        constants = common | {
+            "entity_type": EntityType.PERSON.value,
+            "version": 1,
+            "is_current": True,
+            "superseded_at": None,
+            "source_updated_on": None,
+        }
+        versions = Inserter(
+            SourceRecordRow, dialect, constants, ["source_record_id", "content_hash", "data"]
+        )
+        rows = list(zip(batch.record_ids, batch.hashes, batch.texts, strict=True))
+        pks = versions.run(conn, rows)
+        check_ids(conn, "source_record", pks, ("content_hash", batch.hashes[0]))
+        names = ["record_id", "source_record_pk", *PERSON_COLUMNS]
+        persons = Inserter(
+            PersonRecordRow,
+            dialect,
+            {"agency": common["agency"], "source": common["source"], "source_updated_on": None},
+            names,
+        )
+        if [i for i, _ in persons.procs] != [2 + _BIRTH] or persons.procs[0][1] is not iso_date:
+            raise RuntimeError("person_record: a column needs a conversion the batch lacks")
+        prows = list(zip(batch.record_ids, pks, *batch.columns, strict=True))
+        person_pks = persons.run(conn, prows)
+        check_ids(conn, "person_record", person_pks, ("record_id", batch.record_ids[0]))
+        idents = [
+            (pk, *ident)
+            for pk, idents in zip(person_pks, batch.identifiers, strict=True)
+            for ident in idents
+        ]
+        if idents:
+            Inserter(PersonIdentifierRow, dialect, {}, ["person_pk", *_IDENT_KEYS]).run(
+                conn, idents
+            )
 
     def _write_orm(self, plan: _Plan, common: dict[str, Any]) -> None:
         t = SourceRecordRow

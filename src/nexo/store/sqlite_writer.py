@@ -71,7 +71,7 @@ class Inserter:
             out.append(row)
         return out
 
-    def run(self, conn: sqlite3.Connection, rows: list[list[Any]]) -> range:
+    def run(self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> range:
         """Insert and return the new rows' ids (consecutive: we hold the write lock)."""
         cur = conn.executemany(self.sql, rows)
         if cur.rowcount != len(rows):
@@ -80,7 +80,7 @@ class Inserter:
         return range(last - len(rows) + 1, last + 1)
 
 
-_iso: Processor = date.isoformat
+iso_date: Processor = date.isoformat
 
 
 def _processor(kind: TypeEngine[Any], dialect: Dialect) -> Processor | None:
@@ -92,8 +92,8 @@ def _processor(kind: TypeEngine[Any], dialect: Dialect) -> Processor | None:
         return None
     if isinstance(kind, Boolean) and proc(True) == 1 and proc(False) == 0:
         return None  # the driver stores True and False as 1 and 0 itself
-    if type(kind) in (Date, DATE) and proc(date(987, 6, 5)) == _iso(date(987, 6, 5)):
-        return _iso
+    if type(kind) in (Date, DATE) and proc(date(987, 6, 5)) == iso_date(date(987, 6, 5)):
+        return iso_date
     return proc
 
 
