@@ -150,6 +150,19 @@ def test_malformed_json_keeps_what_came_before(
     assert '"id": "P9"' in _quarantine(factory)[0][2]
 
 
+def test_an_empty_xml_export_is_one_quarantined_row_that_says_so(
+    factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    path = tmp_path / "people.xml"
+    path.write_bytes(b"")
+    fmt = {"type": "xml", "record_path": "person"}
+    report = ingest_file(factory, person_mapping(tmp_path, fmt, {"ID": "@id"}), path)
+    assert (report.rows_read, report.stored, report.quarantined) == (1, 0, 1)
+    with transaction(factory) as s:
+        [row] = QuarantineRepository(s).list(limit=10)
+    assert row.reason_code == "malformed_xml" and "document is empty" in row.reasons[0]["message"]
+
+
 def test_ndjson_line_by_line(factory: sessionmaker[Session], tmp_path: Path) -> None:
     lines = [json.dumps({"person": r}, ensure_ascii=False).encode() for r in _json_records()]
     lines += [b"{not json}", b'{"person": [1, 2]}', b'{"person": {"id": "\xff"}}', b""]

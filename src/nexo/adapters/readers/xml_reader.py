@@ -50,6 +50,11 @@ def read_xml(
     tag = _clark(fmt.record_path.rsplit("/", 1)[-1], ns)
     getters = {f: _getter(f, ns) for f in fields}
     number = 0
+    if path.stat().st_size == 0:  # the export job wrote nothing: say so, not "no element"
+        yield RawRow(
+            1, "", {}, ("malformed_xml", "the XML document is empty (not even a root element)")
+        )
+        return
     context = etree.iterparse(
         str(path),
         events=("end",),
