@@ -8,11 +8,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+from api_support import Api
 from exchange_world import RUN_A, RUN_B
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from conftest import Api
 from nexo.api.app import create_app
 from nexo.audit.tables import AuditEntryRow
 from nexo.model import Person

@@ -9,11 +9,11 @@ from typing import Any
 
 import jwt
 import pytest
+from api_support import ALL_SCOPES, Api
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
 
-from conftest import ALL_SCOPES, Api
 from nexo.api import state as api_state
 from nexo.auth import service as auth
 from nexo.auth.tables import ApiClientRow

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_support import make_api
 from exchange_world import RUN_A, RUN_B, RUN_C
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from conftest import make_api
 from nexo.audit.tables import AuditEntryRow
 from nexo.policy.consent import Channel, ConsentEvent, ConsentKind
 from nexo.policy.fields import FieldRef

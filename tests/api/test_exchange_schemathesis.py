@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import schemathesis
+from api_support import Api, make_api
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from conftest import Api, make_api
 from nexo.store.engine import make_engine, session_factory
 from nexo.store.migrate import upgrade
 
