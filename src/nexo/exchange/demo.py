@@ -43,20 +43,21 @@ class ExchangeDemo:
 
 
 def _example(s: Session) -> tuple[str, str] | None:
+    """A verified identifier of a person both agencies hold (the social agency's record first,
+    which the demo's social client may search by), or None."""
     link, p, i = MpiLinkRow, PersonRecordRow, PersonIdentifierRow
     both = (
         select(link.person_id)
         .group_by(link.person_id)
         .having(func.count(func.distinct(link.agency)) > 1)
-        .limit(1)
-        .scalar_subquery()
     )
     row = s.execute(
         select(i.scheme, i.value)
         .join(p, p.id == i.person_pk)
         .join(link, (link.agency == p.agency) & (link.source == p.source)
               & (link.record_id == p.record_id))
-        .where(link.person_id == both, i.verified.is_(True))
+        .where(link.person_id.in_(both), i.verified.is_(True))
+        .order_by(p.agency != "social", link.person_id, i.value)
         .limit(1)
     ).first()  # fmt: skip
     return (row[0], row[1]) if row else None
