@@ -5,9 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cli_process import nexo
 from nexo.adapters import quarantine as q
 from nexo.adapters.service import ingest_file
 from nexo.adapters.spec import Mapping, load_mapping
@@ -128,40 +126,31 @@ def test_retry_only_touches_the_mappings_source(
         q.edit_row(s, row_id, values={"SEX": "F"}, mapping=load_mapping(tmp_path / "others.yaml"))
 
 
-def _nexo(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXO_")}
-    env |= {"NEXO_HOME": str(home), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "nexo", *args],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
-    )  # fmt: skip
-
-
 def test_quarantine_commands(tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text(DATA, encoding="utf-8")
     _mapping(tmp_path, {"F": "female", "M": "male"})
     mapping = str(tmp_path / "people-2.yaml")
-    assert _nexo("ingest", "-m", mapping, str(path), home=tmp_path).returncode == 0
+    assert nexo("ingest", "-m", mapping, str(path), home=tmp_path).returncode == 0
 
-    listed = _nexo("quarantine", "list", home=tmp_path)
+    listed = nexo("quarantine", "list", home=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert "invalid_date" in listed.stdout and "3 shown of 3 open rows" in listed.stdout
-    shown = json.loads(_nexo("quarantine", "show", "1", "--json", home=tmp_path).stdout)
+    shown = json.loads(nexo("quarantine", "show", "1", "--json", home=tmp_path).stdout)
     assert shown["raw"] == "2,Luis,Soto,1990-02-30,M\n"
 
     exported = tmp_path / "q.json"
-    result = _nexo("quarantine", "export", "--format", "json", "-o", str(exported), home=tmp_path)
+    result = nexo("quarantine", "export", "--format", "json", "-o", str(exported), home=tmp_path)
     assert result.returncode == 0 and len(json.loads(exported.read_text())) == 3
 
-    edit = _nexo(
+    edit = nexo(
         "quarantine", "edit", "1", "--set", "BIRTH=1990-02-28", "-m", mapping, home=tmp_path
     )
     assert edit.returncode == 0, edit.stderr
-    retry = _nexo("quarantine", "retry", "-m", mapping, "--id", "1", "--json", home=tmp_path)
+    retry = nexo("quarantine", "retry", "-m", mapping, "--id", "1", "--json", home=tmp_path)
     assert json.loads(retry.stdout)["resolved"] == 1
 
-    missing = _nexo("quarantine", "show", "99", home=tmp_path)
+    missing = nexo("quarantine", "show", "99", home=tmp_path)
     assert missing.returncode == 1 and "no quarantined row 99" in missing.stderr
-    bad = _nexo("quarantine", "list", "--status", "gone", home=tmp_path)
+    bad = nexo("quarantine", "list", "--status", "gone", home=tmp_path)
     assert bad.returncode == 2 and "--status 'gone'" in bad.stderr

@@ -17,23 +17,10 @@ import jwt
 import pytest
 from exchange_world import build_world
 
+from cli_process import nexo
 from nexo.auth.keys import keystore
 from nexo.store.engine import make_engine, session_factory, transaction
 from nexo.store.migrate import upgrade
-
-
-def nexo(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEXO_")}
-    environ |= {"NEXO_HOME": str(home), "COLUMNS": "250"}
-    return subprocess.run(
-        [sys.executable, "-m", "nexo", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

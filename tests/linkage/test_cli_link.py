@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from cli_process import nexo as run_nexo
 
 PEOPLE = """record_id,source,given_name,family_name,second_family_name,birth_date,sex,national_id,address,postcode,locality,region
 1,employment,María José,González,Muñoz,1984-03-09,female,12.345.678-5,Calle Esmeralda 12,2340000,Valparaíso,Valparaíso
@@ -30,12 +30,7 @@ B2,social,Ana,Vera,Soto,2010-05-06,f,,Pedro Montt 1831
 
 
 def nexo(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXO_")}
-    env |= {"NEXO_HOME": str(home), "COLUMNS": "200", "NEXO_LINKAGE__U_MAX_PAIRS": "200000"}
-    return subprocess.run(
-        [sys.executable, "-m", "nexo", *args],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
-    )  # fmt: skip
+    return run_nexo(*args, home=home, env={"NEXO_LINKAGE__U_MAX_PAIRS": "200000"})
 
 
 def _clusters(path: Path) -> dict[str, str]:

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from quality_factories import run
 
+from cli_process import nexo
+
 NAMES = ["Ana", "Berta", "Carla", "Diana", "Elena", "Fabiola", "Gloria", "Hilda", "Inés", "Julia"]
-
-
-def nexo(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEXO_")}
-    environ |= {"NEXO_HOME": str(home), "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "nexo", *args],
-        capture_output=True,
-        text=True,
-        env=environ,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-        check=False,
-    )
 
 
 def _persons_csv(path: Path) -> None:

@@ -41,9 +41,9 @@ from nexo.dci.subject_repository import MatchScope, SubjectRepository, household
 from nexo.dci.subjects import address_view
 from nexo.errors import NexoError
 from nexo.exchange.domain import AccessDenied
-from nexo.exchange.gate import audit_record, decide_for, screen_request
+from nexo.exchange.gate import audit_record, decide_each, screen_request
 from nexo.exchange.repository import ExchangeRepository
-from nexo.policy.decision import Decision, Requester, Subject
+from nexo.policy.decision import Decision, Requester
 from nexo.policy.domain import Agreement
 from nexo.policy.fields import ENTITY_FIELDS, FieldRef
 from nexo.store.engine import transaction
@@ -285,20 +285,16 @@ class _Search:
     def _decisions(self, person_ids: Iterable[str]) -> dict[str, Decision]:
         ids = sorted(set(person_ids))
         records = ExchangeRepository(self.session).records_of(ids)
-        out = {}
-        for pid in ids:
-            subject = Subject(pid, frozenset(k.agency for k in records.get(pid, [])))
-            out[pid] = decide_for(
-                self.session,
-                self.state.exchange,
-                requester=self.requester,
-                purpose=self.purpose,
-                subject=subject,
-                at=self.at,
-                requested=self.requested,
-                in_force=self.in_force,
-            )
-        return out
+        return decide_each(
+            self.session,
+            self.state.exchange,
+            requester=self.requester,
+            purpose=self.purpose,
+            records={pid: records.get(pid, []) for pid in ids},
+            at=self.at,
+            requested=self.requested,
+            in_force=self.in_force,
+        )
 
     def _visible(self, entity: Entity, refs: list[str]) -> list[str]:
         if entity is Entity.MEMBER:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -213,13 +213,8 @@ class ApiState:
     def _work(
         self, request: Request, work: Callable[[Session], tuple[T, AuditRecord]]
     ) -> tuple[T, AuditRecord]:
-        try:
-            with transaction(self.factory) as s:
-                return work(s)
-        except ExchangeError as e:
-            if e.audit is not None:
-                request.state.audit = e.audit
-            raise
+        with _keeping_refusal(request), transaction(self.factory) as s:
+            return work(s)
 
     @staticmethod
     def _decorate(request: Request, record: AuditRecord, status: int) -> AuditRecord:
@@ -243,20 +238,14 @@ class ApiState:
         Reads run in their own transaction and the entry is appended after it; a use case that
         writes (``write=True``) commits its change and its audit entry together.
         """
-        try:
-            if write:
-                lock = self.writer.lock if self.settings.audit else nullcontext()
-                with lock, transaction(self.factory) as s:
-                    result, record = work(s)
-                    appended = self._append_in(request, s, record, status)
-            else:
-                with transaction(self.factory) as s:
-                    result, record = work(s)
-                appended = self._append_in(request, None, record, status)
-        except ExchangeError as e:
-            if e.audit is not None:
-                request.state.audit = e.audit
-            raise
+        if write:
+            lock = self.writer.lock if self.settings.audit else nullcontext()
+            with _keeping_refusal(request), lock, transaction(self.factory) as s:
+                result, record = work(s)
+                appended = self._append_in(request, s, record, status)
+        else:
+            result, record = self._work(request, work)
+            appended = self._append_in(request, None, record, status)
         if appended is not None:
             request.state.audit_index = appended.index
         return result
@@ -279,6 +268,17 @@ class ApiState:
             ) from e
         self.metrics.audit.labels(record.decision).inc()
         return appended
+
+
+@contextmanager
+def _keeping_refusal(request: Request) -> Iterator[None]:
+    """A refusal raised inside carries its own audit record: keep it for the middleware."""
+    try:
+        yield
+    except ExchangeError as e:
+        if e.audit is not None:
+            request.state.audit = e.audit
+        raise
 
 
 def _unavailable(cause: Exception) -> AuditUnavailable:

@@ -34,13 +34,8 @@ def _known_purpose(purpose: str | None) -> str | None:
         return None
     from nexo.policy.loader import load_policy
 
-    known = [p.id for p in load_policy(get_settings().api.policy_dir).catalogue.purposes]
-    if purpose not in known:
-        raise UsageError(
-            f"--default-purpose {purpose!r} is not in the purpose catalogue",
-            hint="purposes: " + ", ".join(sorted(known)),
-        )
-    return purpose
+    catalogue = load_policy(get_settings().api.policy_dir).catalogue
+    return catalogue.require(purpose, what="--default-purpose").id
 
 
 @clients_app.command("add")

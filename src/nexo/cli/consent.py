@@ -16,9 +16,9 @@ from nexo.cli.render import console
 from nexo.config import get_settings
 from nexo.errors import NotFound, UsageError
 from nexo.exchange.repository import ExchangeRepository
-from nexo.policy.consent import Channel, ConsentEvent, ConsentKind
+from nexo.policy.consent import Channel, ConsentKind
 from nexo.policy.loader import load_policy
-from nexo.policy.service import consent_history, consent_view, record_consent
+from nexo.policy.service import consent_event, consent_history, consent_view, record_consent
 from nexo.store.base import utc_now
 from nexo.store.engine import transaction
 
@@ -52,11 +52,7 @@ def _record(
 ) -> None:
     if (at and at.tzinfo is None) or (expires and expires.tzinfo is None):
         raise UsageError("times need a zone", hint="e.g. 2026-06-30T12:00:00+0000")
-    policy = load_policy(get_settings().api.policy_dir)
-    if policy.catalogue.get(purpose) is None:
-        raise UsageError(
-            f"purpose {purpose!r} is not in the catalogue", hint="see: nexo policy check"
-        )
+    load_policy(get_settings().api.policy_dir).catalogue.require(purpose)
     keys = keystore(get_settings().home)
     now = utc_now()
     _, factory = open_store()
@@ -64,21 +60,18 @@ def _record(
         current = ExchangeRepository(s).current_person_id(person)
         if current is None:
             raise NotFound(f"no person {person!r} in the person index")
-        try:
-            event = ConsentEvent(
-                person_id=current,
-                purpose=purpose,
-                recipient=recipient,
-                kind=kind,
-                at=at or now,
-                channel=channel,
-                notice_version=notice,
-                expires_at=expires,
-                recorded_at=now,
-                recorded_by=by,
-            )
-        except ValueError as e:
-            raise UsageError(f"not a valid consent event: {e}") from e
+        event = consent_event(
+            person_id=current,
+            purpose=purpose,
+            recipient=recipient,
+            kind=kind,
+            at=at or now,
+            channel=channel,
+            notice_version=notice,
+            expires_at=expires,
+            recorded_at=now,
+            recorded_by=by,
+        )
         record_consent(s, event=event)
         record_event(
             s,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from nexo.dci.sender import Sender, SignaturePolicy
 from nexo.dci.tables import (
@@ -80,20 +81,28 @@ class DciRepository(RepositoryBase):
         The conditional update makes the claim safe between processes on both stores.
         """
         t = DciTransactionRow
+        ready = (t.mode == "async", t.status == "rcvd")
+        return self._claim(t, ready, (t.id,), now, lease, limit)
+
+    def _claim(
+        self,
+        table: type[DciTransactionRow] | type[DciDeliveryRow],
+        ready: tuple[ColumnElement[bool], ...],
+        order: tuple[Any, ...],
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+    ) -> list[int]:
+        """Lease up to ``limit`` rows that are ``ready`` and not leased by another worker: each
+        claim is a conditional update, so two workers never hold the same row."""
+        free = or_(table.lease_until.is_(None), table.lease_until < now)
         candidates = self.session.scalars(
-            select(t.id)
-            .where(t.mode == "async", t.status == "rcvd")
-            .where(or_(t.lease_until.is_(None), t.lease_until < now))
-            .order_by(t.id)
-            .limit(limit)
+            select(table.id).where(*ready, free).order_by(*order).limit(limit)
         ).all()
         claimed: list[int] = []
         for pk in candidates:
             result = self.session.execute(
-                update(t)
-                .where(t.id == pk, t.status == "rcvd")
-                .where(or_(t.lease_until.is_(None), t.lease_until < now))
-                .values(lease_until=now + lease)
+                update(table).where(table.id == pk, *ready, free).values(lease_until=now + lease)
             )
             if getattr(result, "rowcount", 0) == 1:
                 claimed.append(pk)
@@ -144,24 +153,8 @@ class DciRepository(RepositoryBase):
 
     def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[int]:
         d = DciDeliveryRow
-        candidates = self.session.scalars(
-            select(d.id)
-            .where(d.state == "pending", d.next_attempt_at <= now)
-            .where(or_(d.lease_until.is_(None), d.lease_until < now))
-            .order_by(d.next_attempt_at, d.id)
-            .limit(limit)
-        ).all()
-        claimed: list[int] = []
-        for pk in candidates:
-            result = self.session.execute(
-                update(d)
-                .where(d.id == pk, d.state == "pending")
-                .where(or_(d.lease_until.is_(None), d.lease_until < now))
-                .values(lease_until=now + lease)
-            )
-            if getattr(result, "rowcount", 0) == 1:
-                claimed.append(pk)
-        return claimed
+        ready = (d.state == "pending", d.next_attempt_at <= now)
+        return self._claim(d, ready, (d.next_attempt_at, d.id), now, lease, limit)
 
     def delivery(self, pk: int) -> DciDeliveryRow | None:
         return self.session.get(DciDeliveryRow, pk)

@@ -11,14 +11,13 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from nexo.audit.domain import AuditRecord
-from nexo.errors import UsageError
 from nexo.exchange.domain import PersonNotFound
 from nexo.exchange.gate import Exchange
 from nexo.exchange.repository import ExchangeRepository
 from nexo.policy.consent import Channel, ConsentEvent, ConsentKind, ConsentState, state_at
 from nexo.policy.decision import Requester
 from nexo.policy.repository import ConsentRepository
-from nexo.policy.service import record_consent
+from nexo.policy.service import consent_event, record_consent
 
 
 def _own_person(
@@ -48,14 +47,6 @@ def _own_person(
     return current
 
 
-def _check_purpose(exchange: Exchange, purpose: str) -> None:
-    if exchange.policy.catalogue.get(purpose) is None:
-        known = ", ".join(p.id for p in exchange.policy.catalogue.purposes)
-        raise UsageError(
-            f"purpose {purpose!r} is not in the purpose catalogue", hint=f"use: {known}"
-        )
-
-
 def record_for_client(
     session: Session,
     *,
@@ -70,23 +61,20 @@ def record_for_client(
     expires_at: datetime | None,
     now: datetime,
 ) -> tuple[ConsentEvent, AuditRecord]:
-    _check_purpose(exchange, purpose)
+    exchange.policy.catalogue.require(purpose)
     current = _own_person(session, exchange, requester, person_id, f"consent {kind.value}")
-    try:
-        event = ConsentEvent(
-            person_id=current,
-            purpose=purpose,
-            recipient=requester.agency,
-            kind=kind,
-            at=at or now,
-            channel=channel,
-            notice_version=notice_version,
-            expires_at=expires_at,
-            recorded_at=now,
-            recorded_by=requester.client_id,
-        )
-    except ValueError as e:
-        raise UsageError(f"not a valid consent event: {e}") from e
+    event = consent_event(
+        person_id=current,
+        purpose=purpose,
+        recipient=requester.agency,
+        kind=kind,
+        at=at or now,
+        channel=channel,
+        notice_version=notice_version,
+        expires_at=expires_at,
+        recorded_at=now,
+        recorded_by=requester.client_id,
+    )
     stored = record_consent(session, event=event)
     record = AuditRecord(
         kind="request",
@@ -111,7 +99,7 @@ def state_for_client(
     purpose: str,
     at: datetime,
 ) -> tuple[str, ConsentState, AuditRecord]:
-    _check_purpose(exchange, purpose)
+    exchange.policy.catalogue.require(purpose)
     current = _own_person(session, exchange, requester, person_id, "consent state")
     events = ConsentRepository(session).events(current, purpose=purpose)
     state = state_at(events, at).get((purpose, requester.agency), ConsentState())

@@ -8,6 +8,7 @@ before answering, and ``refusal`` the error to raise when nothing may be disclos
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
@@ -147,6 +148,34 @@ def decide_for(
         at=at,
         requested=requested,
     )
+
+
+def decide_each(
+    session: Session,
+    exchange: Exchange,
+    *,
+    requester: Requester,
+    purpose: str,
+    records: Mapping[str, Sequence[RecordKey]],
+    at: datetime,
+    requested: frozenset[FieldRef] | None,
+    in_force: tuple[Agreement, ...],
+) -> dict[str, Decision]:
+    """The decision for each person of ``records`` (person id → the person's records), in the
+    order given."""
+    return {
+        pid: decide_for(
+            session,
+            exchange,
+            requester=requester,
+            purpose=purpose,
+            subject=Subject(pid, frozenset(k.agency for k in keys)),
+            at=at,
+            requested=requested,
+            in_force=in_force,
+        )
+        for pid, keys in records.items()
+    }
 
 
 def authorise(

@@ -26,7 +26,7 @@ from nexo.exchange.gate import (
     Exchange,
     audit_record,
     authorise,
-    decide_for,
+    decide_each,
     fail,
     refusal,
     screen_request,
@@ -35,7 +35,7 @@ from nexo.exchange.repository import ExchangeRepository
 from nexo.linkage.repository import RecordKey
 from nexo.model import Person, normalise_identifier
 from nexo.model.identifier import IdentifierScheme
-from nexo.policy.decision import Decision, Requester, Subject
+from nexo.policy.decision import Decision, Requester
 from nexo.policy.fields import ANSWER, FieldRef
 
 __all__ = [
@@ -95,19 +95,18 @@ def search_by_identifier(
     hits: list[dict[str, Any]] = []
     decisions: list[Decision] = []
     shown: set[FieldRef] = set()
-    for pid in sorted(candidates):
+    decided = decide_each(
+        session,
+        exchange,
+        requester=requester,
+        purpose=purpose,
+        records={pid: records.get(pid, []) for pid in sorted(candidates)},
+        at=at,
+        requested=None,
+        in_force=in_force,
+    )
+    for pid, d in decided.items():
         keys = records.get(pid, [])
-        subject = Subject(pid, frozenset(k.agency for k in keys))
-        d = decide_for(
-            session,
-            exchange,
-            requester=requester,
-            purpose=purpose,
-            subject=subject,
-            at=at,
-            requested=None,
-            in_force=in_force,
-        )
         decisions.append(d)
         if not d.allowed:
             continue
@@ -262,21 +261,20 @@ def match_demographics(
     repo = ExchangeRepository(session)
     ids = {c.person_id for c in found}
     records = repo.records_of(ids)
+    decided = decide_each(
+        session,
+        exchange,
+        requester=requester,
+        purpose=purpose,
+        records={pid: records.get(pid, []) for pid in sorted(ids)},
+        at=at,
+        requested=None,
+        in_force=in_force,
+    )
     hits: list[dict[str, Any]] = []
     decisions: list[Decision] = []
     for c in sorted(found, key=lambda c: -c.probability):
-        keys = records.get(c.person_id, [])
-        subject = Subject(c.person_id, frozenset(k.agency for k in keys))
-        d = decide_for(
-            session,
-            exchange,
-            requester=requester,
-            purpose=purpose,
-            subject=subject,
-            at=at,
-            requested=None,
-            in_force=in_force,
-        )
+        d = decided[c.person_id]
         decisions.append(d)
         if d.allowed and c.person_id not in {h["person_id"] for h in hits}:
             hits.append({"person_id": c.person_id, "probability": round(c.probability, 4)})

@@ -35,7 +35,28 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-class DuckDBBackend:
+class _SplinkApi:
+    """What both backends do the same way through Splink's database API (``self._api``)."""
+
+    name: str
+    _api: Any
+
+    @property
+    def dialect(self) -> Dialect:
+        return DIALECTS[self.name]
+
+    def db_api(self) -> Any:
+        return self._api
+
+    def register(self, table: pa.Table, name: str) -> Any:
+        return self._api.register(table, dataset_display_name=name)
+
+    def to_arrow(self, splink_df: Any) -> pa.Table:
+        table: pa.Table = splink_df.as_pyarrow_table()
+        return table
+
+
+class DuckDBBackend(_SplinkApi):
     name = "duckdb"
 
     def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
@@ -50,25 +71,11 @@ class DuckDBBackend:
         self._con = con
         self._api = DuckDBAPI(connection=con)
 
-    @property
-    def dialect(self) -> Dialect:
-        return DIALECTS["duckdb"]
-
-    def db_api(self) -> Any:
-        return self._api
-
-    def register(self, table: pa.Table, name: str) -> Any:
-        return self._api.register(table, dataset_display_name=name)
-
-    def to_arrow(self, splink_df: Any) -> pa.Table:
-        table: pa.Table = splink_df.as_pyarrow_table()
-        return table
-
     def close(self) -> None:
         self._con.close()
 
 
-class SparkBackend:
+class SparkBackend(_SplinkApi):
     """Splink on Spark. Without a session, starts one in local mode (``local[*]``)."""
 
     name = "spark"
@@ -108,20 +115,6 @@ class SparkBackend:
             # in local mode, keeping intermediate tables in memory beats writing them out
             break_lineage_method="persist" if self._own else None,
         )
-
-    @property
-    def dialect(self) -> Dialect:
-        return DIALECTS["spark"]
-
-    def db_api(self) -> Any:
-        return self._api
-
-    def register(self, table: pa.Table, name: str) -> Any:
-        return self._api.register(table, dataset_display_name=name)
-
-    def to_arrow(self, splink_df: Any) -> pa.Table:
-        table: pa.Table = splink_df.as_pyarrow_table()
-        return table
 
     def close(self) -> None:
         if self._own:

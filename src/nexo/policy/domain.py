@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from nexo.errors import UsageError
 from nexo.policy.fields import ANSWER, ANSWERS, ENTITY_FIELDS, FieldRef
 
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.\-]*$")]
@@ -124,6 +125,16 @@ class PurposeCatalogue(_Policy):
 
     def get(self, purpose_id: str) -> Purpose | None:
         return next((p for p in self.purposes if p.id == purpose_id), None)
+
+    def require(self, purpose_id: str, *, what: str = "purpose") -> Purpose:
+        """The purpose, or a usage error that lists the catalogue's purposes."""
+        found = self.get(purpose_id)
+        if found is None:
+            raise UsageError(
+                f"{what} {purpose_id!r} is not in the purpose catalogue",
+                hint="purposes: " + ", ".join(sorted(p.id for p in self.purposes)),
+            )
+        return found
 
 
 class Parties(_Policy):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,14 @@ from nexo.policy.repository import ConsentRepository, PolicyVersionRepository
 from nexo.policy.tables import PolicyVersionRow
 
 CLOCK_SKEW = timedelta(minutes=5)
+
+
+def consent_event(**fields: Any) -> ConsentEvent:
+    """A consent event from what a caller gave; an invalid one is a usage error saying why."""
+    try:
+        return ConsentEvent(**fields)
+    except ValueError as e:
+        raise UsageError(f"not a valid consent event: {e}") from e
 
 
 def record_consent(session: Session, *, event: ConsentEvent) -> ConsentEvent:
