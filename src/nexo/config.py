@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,12 @@ class IngestSettings(BaseModel):
         description="Processes that map rows; 0 maps in the ingest process; unset: one per "
         "core (at most 4) for inputs of 16 MB or more. A vectorised mapping (the built-in "
         "person-csv) uses one process that reads and maps ahead instead.",
+    )
+    defer_indexes: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="On SQLite, build the indexes that serve only readers (persons by "
+        "identifier, facts by person) after a load instead of row by row: auto when the input "
+        "has at least 10,000 rows and as many as the store holds; always; never.",
     )
 
 

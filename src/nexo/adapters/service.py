@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Index
 from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.adapters.chunk import ChunkOut, MappedChunk, map_chunk
@@ -32,7 +33,9 @@ from nexo.adapters.workers import MapperPool, ReadAhead
 from nexo.config import get_settings
 from nexo.errors import MappingError, UsageError
 from nexo.logging import get_logger, log_context
+from nexo.store import bulk
 from nexo.store.engine import transaction
+from nexo.store.projection import TABLES
 from nexo.store.repository import RecordRepository
 
 log = get_logger(__name__)
@@ -225,6 +228,7 @@ class _Ingest:
         report, resume, sha = self._batch(now)
         spec = self.mapping.spec
         with log_context(batch_id=report.batch_id, agency=spec.agency, source=spec.source):
+            deferred = self._defer_indexes()
             try:
                 with bulk_gc():
                     self._stream(report, resume, sha, now)
@@ -233,12 +237,50 @@ class _Ingest:
                     BatchRepository(s).checkpoint(
                         report.batch_id, status="failed", error=f"{type(e).__name__}: {e}"[:2000]
                     )
+                self._restore_indexes(deferred, failing=True)
                 raise
+            self._restore_indexes(deferred)
         report.duration_s = time.perf_counter() - started
         report.quarantined_by_reason = dict(self.reasons)
         report.findings_by_reason = dict(self.findings)
         log.info("ingest finished", extra={"fields": report.as_dict()})
         return report
+
+    def _defer_indexes(self) -> list[Index]:
+        """On SQLite, drop the reader-only indexes of the tables this ingest writes when the
+        input is big for the store (or always, as configured); they are built again at the end
+        (``store/bulk.py``, decision 0056)."""
+        setting = get_settings().ingest.defer_indexes
+        if setting == "never":
+            return []
+        tables = {TABLES[e.type].__tablename__ for e in self.mapping.spec.entities}
+        indexes = bulk.reader_only_indexes(tables)
+        location = self.input.location
+        with transaction(self.factory) as s:
+            if not indexes or s.get_bind().dialect.name != "sqlite":
+                return []
+            conn = s.connection()
+            if setting == "auto":
+                expected = (
+                    estimate_rows(location, self.mapping) if isinstance(location, Path) else None
+                )
+                if not bulk.should_defer(expected, bulk.stored_rows(conn, indexes)):
+                    return []
+            bulk.drop(conn, indexes)
+        log.info("reader-only indexes deferred", extra={"fields": {"indexes": len(indexes)}})
+        return indexes
+
+    def _restore_indexes(self, indexes: list[Index], failing: bool = False) -> None:
+        if not indexes:
+            return
+        try:
+            with transaction(self.factory) as s:
+                bulk.restore(s.connection(), indexes)
+        except Exception:
+            if not failing:
+                raise
+            # the ingest's own error is the one to report; the next ingest or upgrade builds them
+            log.exception("deferred indexes could not be built after a failed ingest")
 
     def _reads_ahead(self, first: list[RawRow]) -> bool:
         """Whether the rest of the input is read and mapped by a read-ahead process: for a

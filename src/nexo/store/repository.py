@@ -167,10 +167,11 @@ class RecordRepository(RepositoryBase):
     ) -> dict[tuple[str, str], _Known]:
         known: dict[tuple[str, str], _Known] = defaultdict(_Known)
         ids = sorted({rid for _, rid in keys})
+        types = sorted({etype for etype, _ in keys})
         if self.session.get_bind().dialect.name == "sqlite":
-            found = self._known_sqlite(agency, source, ids)
+            found = self._known_sqlite(agency, source, types, ids)
         else:
-            found = self._known_orm(agency, source, ids)
+            found = self._known_orm(agency, source, types, ids)
         for pk, etype, rid, version, current, digest in found:
             k = known[(etype, rid)]
             k.max_version = max(k.max_version, version)
@@ -179,19 +180,25 @@ class RecordRepository(RepositoryBase):
                 k.current_pk = pk
         return known
 
-    def _known_sqlite(self, agency: str, source: str, ids: list[str]) -> Iterator[Any]:
+    def _known_sqlite(
+        self, agency: str, source: str, types: list[str], ids: list[str]
+    ) -> Iterator[Any]:
         """The same query through the driver (SQLAlchemy's cost per query is most of it)."""
         conn = driver_connection(self.session.connection().connection)
-        for i in range(0, len(ids), SQLITE_IN_CHUNK):
-            part = ids[i : i + SQLITE_IN_CHUNK]
+        step = SQLITE_IN_CHUNK - len(types)
+        for i in range(0, len(ids), step):
+            part = ids[i : i + step]
             yield from conn.execute(
                 "SELECT id, entity_type, source_record_id, version, is_current, content_hash "
-                "FROM source_record WHERE agency = ? AND source = ? AND source_record_id IN "
+                "FROM source_record WHERE agency = ? AND source = ? AND entity_type IN "
+                f"({', '.join('?' * len(types))}) AND source_record_id IN "
                 f"({', '.join('?' * len(part))})",
-                [agency, source, *part],
+                [agency, source, *types, *part],
             )
 
-    def _known_orm(self, agency: str, source: str, ids: list[str]) -> Iterator[Any]:
+    def _known_orm(
+        self, agency: str, source: str, types: list[str], ids: list[str]
+    ) -> Iterator[Any]:
         t = SourceRecordRow
         for i in range(0, len(ids), IN_CHUNK):
             yield from self.session.execute(
@@ -200,6 +207,7 @@ class RecordRepository(RepositoryBase):
                 ).where(
                     t.agency == agency,
                     t.source == source,
+                    t.entity_type.in_(types),
                     t.source_record_id.in_(ids[i : i + IN_CHUNK]),
                 )
             )

@@ -41,7 +41,6 @@ class SourceRecordRow(Base):
             "version",
             name="uq_source_record_version",
         ),
-        Index("ix_source_record_key", "agency", "source", "source_record_id"),
         Index("ix_source_record_batch", "batch_id"),
     )
 

@@ -1,0 +1,112 @@
+"""Bulk loads into SQLite: indexes that serve only readers are built after the load.
+
+Some indexes of the projection tables exist for readers (find a person by identifier, the
+facts of a person) and are never read while ingesting. Their keys arrive in random order, so
+keeping them up to date row by row is the most expensive part of a big load: at 1,000,000
+persons, the identifier index alone took as long as the rest of the write. Building such an
+index once at the end (a sort) costs a fraction of that.
+
+An ingest that is big for its store (``should_defer``) drops these indexes of the tables it
+writes and builds them again when it ends, whether it succeeds or fails. If the process dies
+in between, the indexes are missing until the next ingest of that kind ends or the store is
+upgraded (``nexo db upgrade``, and on start of ``serve`` and ``demo``: ``restore``); queries
+stay correct meanwhile, only slower. Indexes that ingest itself reads (the unique keys, the
+foreign keys that cascade, the batch) are never dropped. See decision 0056.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, Engine, Index, Table, text
+
+from nexo.store.tables import (
+    BenefitEnrolmentRow,
+    EmploymentEpisodeRow,
+    HouseholdMembershipRow,
+    JobSeekerRegistrationRow,
+    PersonIdentifierRow,
+    ProgrammeParticipationRow,
+)
+
+#: (table, columns of a reader-only index); the index is looked up in the table's metadata
+_READER_ONLY = (
+    (PersonIdentifierRow, ("scheme", "value")),
+    (JobSeekerRegistrationRow, ("person_record_id",)),
+    (EmploymentEpisodeRow, ("person_record_id",)),
+    (ProgrammeParticipationRow, ("person_record_id",)),
+    (BenefitEnrolmentRow, ("person_record_id",)),
+    (HouseholdMembershipRow, ("household_id",)),
+    (HouseholdMembershipRow, ("person_record_id",)),
+)
+#: a written table's reader-only indexes live in another table (identifiers of persons)
+_ALSO_WRITES = {"person_record": "person_identifier"}
+MIN_ROWS = 10_000  # smaller inputs keep every index: the rebuild would cost more than it saves
+
+
+def _index(table: Table, columns: tuple[str, ...]) -> Index:
+    for index in table.indexes:
+        if tuple(c.name for c in index.columns) == columns and not index.unique:
+            return index
+    raise LookupError(f"{table.name} has no index on {', '.join(columns)}")
+
+
+def reader_only_indexes(tables: Iterable[str] | None = None) -> list[Index]:
+    """The reader-only indexes of ``tables`` (projection tables written), or all of them."""
+    names: set[str] | None = None
+    if tables is not None:
+        names = set(tables)
+        names |= {_ALSO_WRITES[t] for t in names if t in _ALSO_WRITES}
+    found = []
+    for row, columns in _READER_ONLY:
+        table: Table = row.__table__  # type: ignore[assignment]
+        if names is None or table.name in names:
+            found.append(_index(table, columns))
+    return found
+
+
+def stored_rows(conn: Connection, indexes: Iterable[Index]) -> int:
+    """About how many rows the indexed tables hold (their largest id: no table scan)."""
+    most = 0
+    for table in {i.table.name for i in indexes if i.table is not None}:
+        most = max(most, conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one())
+    return int(most)
+
+
+def should_defer(expected_rows: int | None, stored: int) -> bool:
+    """Whether a load of ``expected_rows`` is big for a store holding ``stored`` rows: at least
+    ``MIN_ROWS`` and at least as many as there are (so the rebuild costs at most about twice
+    what the load adds to the index)."""
+    return expected_rows is not None and expected_rows >= max(MIN_ROWS, stored)
+
+
+def drop(conn: Connection, indexes: Iterable[Index]) -> None:
+    for index in indexes:
+        conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
+
+
+def restore(bind: Engine | Connection, indexes: Iterable[Index] | None = None) -> list[str]:
+    """Build any of the reader-only indexes that is missing; the names of those built."""
+    built = []
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            return restore(conn, indexes)
+    for index in reader_only_indexes() if indexes is None else indexes:
+        if not _exists(bind, index):
+            index.create(bind)
+            built.append(str(index.name))
+    return built
+
+
+def _exists(conn: Connection, index: Index) -> bool:
+    if conn.dialect.name == "sqlite":
+        found = conn.execute(
+            text("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = :name"),
+            {"name": index.name},
+        ).first()
+        return found is not None
+    from sqlalchemy import inspect
+
+    table = index.table
+    assert table is not None
+    return any(i["name"] == index.name for i in inspect(conn).get_indexes(table.name))

@@ -1,0 +1,65 @@
+"""Reader-only indexes: which they are, and that an upgrade builds any a bulk load left missing."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, inspect, text
+
+from nexo.store import bulk
+from nexo.store.migrate import upgrade
+
+
+def _indexes(engine: Engine) -> set[str]:
+    names: set[str] = set()
+    insp = inspect(engine)
+    for table in insp.get_table_names():
+        names |= {str(i["name"]) for i in insp.get_indexes(table)}
+    return names
+
+
+def test_reader_only_indexes_are_plain_indexes_of_the_tables_written() -> None:
+    persons = {i.name for i in bulk.reader_only_indexes({"person_record"})}
+    assert persons == {"ix_person_identifier_lookup"}  # identifiers are written with persons
+    every = bulk.reader_only_indexes()
+    assert len(every) == 7 and not any(i.unique for i in every)
+    assert {i.name for i in bulk.reader_only_indexes({"household_membership"})} == {
+        "ix_household_membership_household_id",
+        "ix_household_membership_person_record_id",
+    }
+
+
+def test_should_defer_only_loads_big_for_their_store() -> None:
+    assert not bulk.should_defer(None, 0)  # an input whose size is unknown
+    assert not bulk.should_defer(bulk.MIN_ROWS - 1, 0)
+    assert bulk.should_defer(bulk.MIN_ROWS, 0)
+    assert bulk.should_defer(50_000, 50_000)
+    assert not bulk.should_defer(50_000, 50_001)
+
+
+def test_upgrade_builds_reader_indexes_a_bulk_load_left_missing(engine: Engine) -> None:
+    every = bulk.reader_only_indexes()
+    with engine.begin() as conn:
+        bulk.drop(conn, every)
+    missing = {str(i.name) for i in every}
+    assert not missing & _indexes(engine)
+    upgrade(engine)
+    assert missing <= _indexes(engine)
+    assert bulk.restore(engine) == []  # nothing left to build
+
+
+def test_versions_are_looked_up_through_the_unique_key(engine: Engine) -> None:
+    """Ingest finds a record's versions by the unique version key (the key index is gone)."""
+    assert "ix_source_record_key" not in _indexes(engine)
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        plan = " ".join(
+            str(r[-1])
+            for r in conn.execute(
+                text(
+                    "EXPLAIN QUERY PLAN SELECT id, version, content_hash FROM source_record "
+                    "WHERE agency = 'a' AND "
+                    "source = 's' AND entity_type IN ('person') AND source_record_id IN ('1', '2')"
+                )
+            )
+        )
+    assert "SEARCH source_record USING INDEX sqlite_autoindex" in plan and "source_record_id=?" in plan, plan
