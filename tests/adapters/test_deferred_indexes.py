@@ -25,7 +25,8 @@ def _has_lookup(engine: Engine) -> bool:
         if engine.dialect.name == "sqlite":
             q = "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = :n"
         else:
-            q = "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :n"
+            q = "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() "
+            q += "AND indexname = :n"
         return bool(conn.execute(text(q), {"n": LOOKUP}).scalar_one())
 
 

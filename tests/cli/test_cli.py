@@ -121,3 +121,17 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     # a second run reuses the synthetic country and adds nothing to the store
     again = nexo("demo", "--persons", "1500", "--seed", "2", "--no-serve", home=tmp_path)
     assert again.returncode == 0 and "reused" in again.stdout
+
+
+def test_db_upgrade_builds_indexes_a_killed_bulk_load_left_missing(tmp_path: Path) -> None:
+    import sqlite3
+
+    assert nexo("db", "upgrade", home=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "nexo.db") as conn:
+        conn.execute("DROP INDEX ix_person_identifier_lookup")  # as a killed load leaves it
+    done = nexo("db", "upgrade", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "ix_person_identifier_lookup" in done.stdout
+    with sqlite3.connect(tmp_path / "nexo.db") as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "ix_person_identifier_lookup" in names

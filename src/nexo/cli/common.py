@@ -6,15 +6,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.config import get_settings
 from nexo.errors import UsageError
+from nexo.store import bulk
 from nexo.store.engine import make_engine, session_factory
 from nexo.store.migrate import upgrade
 
 
-def open_store(*, migrate: bool = True) -> tuple[str, sessionmaker[Session]]:
+def open_store(
+    *, migrate: bool = True, restore_indexes: bool = False
+) -> tuple[str, sessionmaker[Session]]:
+    """The store, migrated; with ``restore_indexes`` (commands that serve readers), also with
+    any reader-only index a killed bulk load left missing built again (decision 0056)."""
     url = get_settings().effective_database_url
     engine = make_engine(url)
     if migrate:
         upgrade(engine)
+    if restore_indexes:
+        bulk.restore(engine)
     return url, session_factory(engine)
 
 

@@ -7,6 +7,7 @@ import typer
 from nexo.cli.app import app
 from nexo.cli.render import console
 from nexo.config import get_settings
+from nexo.store import bulk
 from nexo.store.engine import make_engine
 from nexo.store.migrate import current_revision, head_revision, upgrade
 
@@ -16,10 +17,14 @@ app.add_typer(db_app, name="db")
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Create or migrate the store's tables to the newest schema (safe to run any time)."""
+    """Create or migrate the store's tables to the newest schema (safe to run any time); build
+    any index a killed bulk load left missing."""
     url = get_settings().effective_database_url
     engine = make_engine(url)
     upgrade(engine)
+    built = bulk.restore(engine)
+    if built:
+        console.print(f"built indexes a bulk load had deferred: {', '.join(built)}")
     console.print(f"store at schema [bold]{current_revision(engine)}[/] ({engine.url!r})")
 
 

@@ -180,7 +180,7 @@ def demo(
     an SQLite file in NEXO_HOME (./.nexo).
     """
     config = build_config(persons, seed, locale)
-    url, factory = open_store()
+    url, factory = open_store(restore_indexes=True)
     home = get_settings().home
     with progress_bar() as bar:
         synth_task = bar.add_task("synthetic country", total=100)

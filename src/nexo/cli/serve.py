@@ -22,7 +22,7 @@ def serve_api(host: str, port: int, workers: int = 1) -> None:
         raise UsageError(f"--port {port} is not a port", hint="use 1-65535, e.g. 8000")
     if workers < 1:
         raise UsageError("--workers must be at least 1")
-    _, factory = open_store()
+    _, factory = open_store(restore_indexes=True)
     console.print(
         f"Nexo API on [bold]http://{host}:{port}[/] — docs at /docs, schema at /openapi.json "
         "(Ctrl+C stops)"

@@ -8,9 +8,10 @@ index once at the end (a sort) costs a fraction of that.
 
 An ingest that is big for its store (``should_defer``) drops these indexes of the tables it
 writes and builds them again when it ends, whether it succeeds or fails. If the process dies
-in between, the indexes are missing until the next ingest of that kind ends or the store is
-upgraded (``nexo db upgrade``, and on start of ``serve`` and ``demo``: ``restore``); queries
-stay correct meanwhile, only slower. Indexes that ingest itself reads (the unique keys, the
+in between, the indexes are missing until the rerun ends or ``restore`` runs (``nexo db
+upgrade``, and the start of ``nexo serve`` and ``nexo demo``); queries stay correct meanwhile,
+only slower. Other commands leave them alone, so that they do not build an index in the middle
+of a running load. Indexes that ingest itself reads (the unique keys, the
 foreign keys that cascade, the batch) are never dropped. See decision 0056.
 """
 
@@ -69,7 +70,8 @@ def stored_rows(conn: Connection, indexes: Iterable[Index]) -> int:
     """About how many rows the indexed tables hold (their largest id: no table scan)."""
     most = 0
     for table in {i.table.name for i in indexes if i.table is not None}:
-        most = max(most, conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one())
+        query = text(f"SELECT coalesce(max(id), 0) FROM {table}")
+        most = max(most, conn.execute(query).scalar_one())
     return int(most)
 
 

@@ -10,8 +10,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from nexo.store import bulk
-
 
 def alembic_config(engine: Engine) -> Config:
     cfg = Config()
@@ -21,11 +19,7 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate to ``revision``; at the head, also build any reader-only index an interrupted
-    bulk load left missing (``store/bulk.py``)."""
     command.upgrade(alembic_config(engine), revision)
-    if revision == "head":
-        bulk.restore(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
