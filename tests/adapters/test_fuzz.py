@@ -145,6 +145,7 @@ LAYOUT = [("ID", 1, 6), ("GIVEN", 7, 14), ("FAMILY", 21, 14), ("BIRTH", 35, 10),
     rows=people(),
     damage=st.lists(st.tuples(LINE_DAMAGE, st.integers(0, 60)), max_size=12),
     ebcdic=st.booleans(),
+    packed=st.lists(st.binary(min_size=4, max_size=4), min_size=1),
 )
 def test_fixed_width(
     factory: sessionmaker[Session],
@@ -152,11 +153,14 @@ def test_fixed_width(
     rows: list[dict[str, str]],
     damage: Any,
     ebcdic: bool,
+    packed: list[bytes],
 ) -> None:
+    """In EBCDIC, records end with a packed-decimal column of arbitrary bytes."""
     encoding = "cp037" if ebcdic else "latin-1"
     records = [
         "".join(r[name][:width].ljust(width) for name, _, width in LAYOUT).encode(encoding)
-        for r in rows
+        + (packed[i % len(packed)] if ebcdic else b"")
+        for i, r in enumerate(rows)
     ]
     for i, (how, at) in enumerate(damage[: len(records)]):
         if how != "latin1":
@@ -166,7 +170,8 @@ def test_fixed_width(
     fmt = {
         "type": "fixed_width",
         "encoding": encoding,
-        "columns": [{"name": n, "start": s, "width": w} for n, s, w in LAYOUT],
+        "columns": [{"name": n, "start": s, "width": w} for n, s, w in LAYOUT]
+        + ([{"name": "WAGE", "start": 57, "width": 4, "type": "packed", "scale": 2}] * ebcdic),
     }
     _check(factory, _mapping(tmp_path, fmt), path)
 

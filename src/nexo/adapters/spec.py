@@ -117,6 +117,12 @@ class Column(_Spec):
     name: str
     start: int = Field(ge=1, description="1-based position of the first character")
     width: int = Field(ge=1)
+    type: Literal["text", "packed"] = Field(
+        default="text",
+        description="text, or packed: a packed-decimal (COMP-3) number of `width` bytes, given "
+        "to the mapping as decimal text (records of bytes in a single-byte code page only)",
+    )
+    scale: int = Field(default=0, ge=0, le=30, description="packed: digits after the point")
 
 
 def _known_encoding(v: str) -> str:
@@ -161,6 +167,9 @@ class CsvFormat(_Format):
     )
 
 
+EBCDIC = frozenset({"cp037", "cp273", "cp424", "cp500", "cp875", "cp1026", "cp1140"})
+
+
 class FixedWidthFormat(_Format):
     type: Literal["fixed_width"]
     columns: list[Column] = Field(min_length=1)
@@ -170,6 +179,26 @@ class FixedWidthFormat(_Format):
         description="Records of this many bytes without line ends (EBCDIC exports); default: "
         "the layout's length for EBCDIC code pages, line ends otherwise.",
     )
+
+    @model_validator(mode="after")
+    def _packed_needs_bytes(self) -> FixedWidthFormat:
+        packed = [c.name for c in self.columns if c.type == "packed"]
+        if not packed:
+            return self
+        import codecs
+
+        try:  # every byte one character and back: the packed bytes survive the raw text
+            single_byte = len(bytes(range(256)).decode(self.encoding)) == 256
+        except UnicodeDecodeError:
+            single_byte = False
+        ebcdic = codecs.lookup(self.encoding).name in EBCDIC
+        if not single_byte or not (ebcdic or self.record_length):
+            raise ValueError(
+                f"packed column(s) {', '.join(packed)} need records of bytes in a single-byte "
+                f"code page: an EBCDIC encoding, or record_length with one such as latin-1 "
+                f"(not {self.encoding})"
+            )
+        return self
 
 
 class XmlFormat(_Format):

@@ -11,9 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from nexo.adapters.readers.base import BAD, RawRow, ReadInfo, clip, open_text, unmark
-from nexo.adapters.spec import FixedWidthFormat
-
-EBCDIC = frozenset({"cp037", "cp273", "cp424", "cp500", "cp875", "cp1026", "cp1140"})
+from nexo.adapters.spec import EBCDIC, FixedWidthFormat
 
 
 def is_ebcdic(encoding: str) -> bool:
@@ -29,17 +27,49 @@ def record_length(fmt: FixedWidthFormat) -> int | None:
     return None
 
 
+def _record(text: str, fmt: FixedWidthFormat) -> str:
+    """A record without its line end; in records of bytes only after the layout (bytes within
+    it are data: a packed field may end in the code of a line end)."""
+    if record_length(fmt) is None:
+        return text.rstrip("\r\n\x85")
+    end = max(c.start - 1 + c.width for c in fmt.columns)
+    return text[:end] + text[end:].rstrip("\r\n\x85")
+
+
+def unpack_decimal(data: bytes, scale: int = 0) -> str:
+    """A packed-decimal (COMP-3) number as decimal text: two digits a byte, the last half-byte
+    its sign (C, A, E, F: positive; D, B: negative). ``ValueError`` says what is wrong."""
+    nibbles = data.hex()
+    digits, sign = nibbles[:-1], nibbles[-1:]
+    if not digits.isdigit() or sign not in ("a", "b", "c", "d", "e", "f"):
+        where = "its sign half-byte" if sign.isdigit() else "a digit half-byte"
+        raise ValueError(f"not packed decimal ({nibbles.upper()}: {where} is wrong)")
+    digits = digits.lstrip("0").rjust(scale + 1, "0")
+    text = f"{digits[:-scale]}.{digits[-scale:]}" if scale else digits
+    return f"-{text}" if sign in ("b", "d") and digits.strip("0") else text
+
+
 def _row(number: int, raw: str, text: str, fmt: FixedWidthFormat, short: bool) -> RawRow:
     min_length = max(c.start for c in fmt.columns)
+    packed = [c for c in fmt.columns if c.type == "packed"]
+    plain = text
+    for c in packed:  # packed bytes may be anything, NUL included
+        plain = plain[: c.start - 1] + " " * c.width + plain[c.start - 1 + c.width :]
     if BAD in raw:
         problem = ("encoding_error", f"bytes that are not {fmt.encoding}")
-    elif "\x00" in text:
+    elif "\x00" in plain:
         problem = ("parse_error", "NUL byte in record")
     elif short or len(text) < min_length:
         problem = ("record_length", f"{len(text)} characters, layout needs at least {min_length}")
     else:
         values = {c.name: text[c.start - 1 : c.start - 1 + c.width] for c in fmt.columns}
-        return RawRow(number, raw, values)  # type: ignore[arg-type]
+        try:
+            for c in packed:
+                values[c.name] = unpack_decimal(values[c.name].encode(fmt.encoding), c.scale)
+        except ValueError as e:
+            problem = ("parse_error", f"column {c.name}: {e}")
+        else:
+            return RawRow(number, raw, values)  # type: ignore[arg-type]
     return RawRow(number, clip(unmark(raw)), {}, problem)
 
 
@@ -64,10 +94,12 @@ def read_fixed_width(
             if not text.strip():
                 continue
             number += 1
-            yield _row(number, text, text.rstrip("\r\n\x85"), fmt, short=len(chunk) < length)
+            yield _row(number, text, _record(text, fmt), fmt, short=len(chunk) < length)
 
 
 def reparse_fixed_width(
     raw: str, fmt: FixedWidthFormat, fields: Sequence[str], columns: list[str] | None
 ) -> RawRow:
-    return _row(0, raw, raw.rstrip("\r\n\x85"), fmt, short=False)
+    if any(c.type == "packed" for c in fmt.columns):
+        raw = raw.replace("\u2400", "\x00")  # the store shows NUL as ␀ (``store_safe``)
+    return _row(0, raw, _record(raw, fmt), fmt, short=False)
