@@ -66,3 +66,25 @@ def test_versions_are_looked_up_through_the_unique_key(engine: Engine) -> None:
         )
     assert "SEARCH source_record USING INDEX sqlite_autoindex" in plan, plan
     assert "source_record_id=?" in plan, plan
+
+
+def test_postgres_statistics_keep_up_with_a_load(engine: Engine) -> None:
+    """A load analyses the tables it writes each time it has doubled them (from 5,000 rows);
+    SQLite plans without such statistics."""
+    stats = bulk.Statistics(["source_record", "person_record"])
+    pg = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        assert not stats.written(conn, bulk.ANALYZE_MIN_ROWS - 1)
+        assert stats.written(conn, 1) is pg
+        assert not stats.written(conn, bulk.ANALYZE_MIN_ROWS - 1)
+        assert stats.written(conn, 1) is pg  # 5,000 more: as many as at the last analysis
+        assert not stats.written(conn, 2 * bulk.ANALYZE_MIN_ROWS - 1)
+    if pg:
+        with engine.connect() as conn:
+            analysed = conn.execute(
+                text(
+                    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+                    "AND last_analyze IS NOT NULL"
+                )
+            )
+            assert {r[0] for r in analysed} == {"source_record", "person_record"}

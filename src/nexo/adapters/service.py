@@ -168,6 +168,11 @@ class _Ingest:
         self.reasons: Counter[str] = Counter()
         self.findings: Counter[str] = Counter()
         self.workers = workers
+        written = {TABLES[e.type].__tablename__ for e in mapping.spec.entities}
+        if "person_record" in written:
+            written.add("person_identifier")
+        # source_record first: its row count decides when the tables are analysed
+        self.statistics = bulk.Statistics(["source_record", *sorted(written)])
 
     def _batch(self, now: datetime) -> tuple[BatchReport, int, str]:
         spec, inp = self.mapping.spec, self.input
@@ -439,6 +444,9 @@ class _Ingest:
                 resume_row=last,
                 columns=info.columns,
             )
+        if result.written:
+            with transaction(self.factory) as s:
+                self.statistics.written(s.connection(), result.written)
 
 
 def ingest(

@@ -82,6 +82,43 @@ def should_defer(expected_rows: int | None, stored: int) -> bool:
     return expected_rows is not None and expected_rows >= max(MIN_ROWS, stored)
 
 
+ANALYZE_MIN_ROWS = 5_000
+
+
+class Statistics:
+    """Planner statistics that keep up with a load on PostgreSQL.
+
+    PostgreSQL plans a query from statistics that autovacuum refreshes only now and then. A
+    table that a load grows from empty keeps the statistics of an empty table meanwhile. Then
+    ingest's lookup of known versions is planned as a scan of the agency's whole key range
+    instead of one probe per record id: each chunk takes longer than the one before. Measured:
+    714 rows/s over 100,000 rows. So the tables a load writes are analysed whenever it has
+    written as many rows as they held when last analysed (at least ``ANALYZE_MIN_ROWS``): a
+    few times per load, each a sample of at most 30,000 rows.
+    """
+
+    def __init__(self, tables: Iterable[str]) -> None:
+        self.tables = list(dict.fromkeys(tables))  # the first one counts the rows
+        self.basis: int | None = None  # rows at the last analysis (or as the catalogue says)
+        self.since = 0
+
+    def written(self, conn: Connection, rows: int) -> bool:
+        """Count ``rows`` more written; analyse when due. Whether it analysed."""
+        if conn.dialect.name != "postgresql" or not rows or not self.tables:
+            return False
+        if self.basis is None:
+            query = "SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"
+            tuples = conn.execute(text(query), {"t": self.tables[0]}).scalar_one()
+            self.basis = max(0, int(tuples))  # -1: never analysed
+        self.since += rows
+        if self.since < max(ANALYZE_MIN_ROWS, self.basis):
+            return False
+        conn.execute(text(f"ANALYZE {', '.join(self.tables)}"))
+        self.basis += self.since
+        self.since = 0
+        return True
+
+
 def drop(conn: Connection, indexes: Iterable[Index]) -> None:
     for index in indexes:
         conn.execute(text(f"DROP INDEX IF EXISTS {index.name}"))
