@@ -25,6 +25,7 @@ from nexo.adapters.readers import RawRow
 from nexo.adapters.service import ingest
 from nexo.adapters.spec import Mapping, load_mapping, resolve_mapping
 from nexo.model.identifier import run_check_digit
+from nexo.store.repository import RecordRepository
 
 OUT = ChunkOut("b", "agency", "src", "in.csv", "sha", datetime(2026, 1, 1, tzinfo=UTC))
 GIVEN = ["Ana", "Luis", "María José", "  Pedro  ", "Camila\tRosa", "José", "Sofía", "민준", "Zoë"]
@@ -236,7 +237,17 @@ def test_ingest_leaves_the_same_store(
         ]
         return [(r.rows_read, r.new_versions, r.unchanged, r.quarantined) for r in reports]
 
+    columns_written: list[int] = []  # batches written straight from their columns
+    direct = "_insert_new_persons" if engine.dialect.name == "sqlite" else "_copy_new_persons"
+    original = getattr(RecordRepository, direct)
+
+    def spy(self: RecordRepository, common: dict[str, Any], batch: Any) -> None:
+        columns_written.append(len(batch))
+        original(self, common, batch)
+
+    monkeypatch.setattr(RecordRepository, direct, spy)
     fast = load("fast")
+    assert len(columns_written) >= 3  # (a chunk with a record twice takes the general path)
     monkeypatch.setattr(vector, "compile_person", lambda mapper: None)
     assert RowMapper(_mapping()).vector is None
     slow = load("slow")

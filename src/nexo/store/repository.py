@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select, update
@@ -295,8 +295,9 @@ class RecordRepository(RepositoryBase):
         received_at: datetime,
         batch: PersonBatch,
     ) -> WriteResult:
-        """``write`` for a batch of persons: on SQLite, when every record is new to the store
-        and appears once, straight from the batch's columns (the same rows, the same order)."""
+        """``write`` for a batch of persons: when every record is new to the store and appears
+        once, straight from the batch's columns (the same rows, the same order): prepared
+        statements on SQLite, COPY on PostgreSQL."""
         args: dict[str, Any] = {
             "agency": agency,
             "source": source,
@@ -305,15 +306,60 @@ class RecordRepository(RepositoryBase):
             "received_at": received_at,
         }
         ids = batch.record_ids
+        dialect = self.session.get_bind().dialect.name
         if (
             not ids
-            or self.session.get_bind().dialect.name != "sqlite"
+            or dialect not in ("sqlite", "postgresql")
             or len(set(ids)) != len(ids)
             or self._known(agency, source, {("person", rid) for rid in ids})
         ):
             return self.write(**args, records=batch.records())
-        self._insert_new_persons(args, batch)
+        if dialect == "sqlite":
+            self._insert_new_persons(args, batch)
+        else:
+            self._copy_new_persons(args, batch)
         return WriteResult(len(ids), 0)
+
+    def _copy_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> None:
+        """What ``_write_orm`` does for new records that each appear once, through COPY: the
+        ids are taken from the tables' sequences first, in input order, as the ORM's
+        ``RETURNING`` would give them."""
+        conn: Any = self.session.connection().connection.driver_connection  # psycopg
+        n = len(batch)
+        agency, source = common["agency"], common["source"]
+        received = common["received_at"].astimezone(UTC)  # as UtcDateTime stores it
+        with conn.cursor() as cur:
+
+            def ids(table: str) -> list[int]:
+                cur.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    (table, n),
+                )
+                return [row[0] for row in cur.fetchall()]
+
+            pks = ids("source_record")
+            columns = "id, agency, source, source_record_id, entity_type, version, is_current, "
+            columns += "content_hash, batch_id, received_at, mapping_version, data"
+            with cur.copy(f"COPY source_record ({columns}) FROM STDIN") as copy:
+                constants = (common["batch_id"], received, common["mapping_version"])
+                for pk, rid, digest, text in zip(
+                    pks, batch.record_ids, batch.hashes, batch.texts, strict=True
+                ):
+                    copy.write_row(
+                        (pk, agency, source, rid, "person", 1, True, digest, *constants, text)
+                    )
+            person_pks = ids("person_record")
+            columns = (
+                f"id, agency, source, record_id, source_record_pk, {', '.join(PERSON_COLUMNS)}"
+            )
+            with cur.copy(f"COPY person_record ({columns}) FROM STDIN") as copy:
+                for row in zip(person_pks, batch.record_ids, pks, *batch.columns, strict=True):
+                    copy.write_row((row[0], agency, source, *row[1:]))
+            columns = f"person_pk, {', '.join(_IDENT_KEYS)}"
+            with cur.copy(f"COPY person_identifier ({columns}) FROM STDIN") as copy:
+                for pk, idents in zip(person_pks, batch.identifiers, strict=True):
+                    for ident in idents:
+                        copy.write_row((pk, *ident))
 
     def _insert_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> None:
         """What ``_write_sqlite`` does for new records that each appear once (version 1,
