@@ -11,6 +11,7 @@ ingest, it builds the identifier index after the load).
 
     .venv/bin/python bench/ingest.py                      # 1,000,000 rows (and 250,000)
     .venv/bin/python bench/ingest.py --sizes 100000 --workers 0
+    .venv/bin/python bench/ingest.py --postgres postgresql://postgres@127.0.0.1:5432/test
 
 Target (issue 3): >= 100,000 rows/s for 1,000,000 rows on 2 cores; peak memory bounded.
 """
@@ -62,13 +63,27 @@ def generate(path: Path, rows: int, seed: int = 1) -> None:
 
 
 def child_ingest(csv_path: str, db: str, workers: str) -> None:
-    """Runs in a child process: ingest, then print the report and peak memory as JSON."""
+    """Runs in a child process: ingest, then print the report and peak memory as JSON.
+
+    ``db`` is a SQLite file, or a PostgreSQL URL (the load goes into a schema of its own,
+    dropped afterwards)."""
+    import uuid
+
+    from sqlalchemy import text
+
     from nexo.adapters.service import ingest
     from nexo.adapters.spec import load_mapping, resolve_mapping
     from nexo.store.engine import make_engine, session_factory
     from nexo.store.migrate import upgrade
 
-    engine = make_engine(f"sqlite:///{db}")
+    schema = None
+    if "://" in db:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        with make_engine(db).begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine = make_engine(db, connect_args={"options": f"-csearch_path={schema}"})
+    else:
+        engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)
     mapping = load_mapping(
         resolve_mapping("person-csv"), {"agency": "bench", "id_scheme": "cl-run"}
@@ -95,10 +110,14 @@ def child_ingest(csv_path: str, db: str, workers: str) -> None:
         "peak_rss_mb_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "cpu_s_main": time.process_time(),
     }
+    if schema:
+        engine.dispose()
+        with make_engine(db).begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     print(json.dumps(out))
 
 
-def ingest_in_child(csv_path: Path, db: Path, workers: int | None) -> dict[str, float]:
+def ingest_in_child(csv_path: Path, db: Path | str, workers: int | None) -> dict[str, float]:
     cmd = [
         sys.executable,
         __file__,
@@ -200,6 +219,12 @@ def main() -> None:
         "files; 0: all in one process)",
     )
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare SQLite write")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also ingest the largest file into PostgreSQL (a schema of its own), e.g. "
+        "postgresql://postgres@127.0.0.1:5432/test",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -227,6 +252,14 @@ def main() -> None:
                 f"  load average: {os.getloadavg()}"
             )
             peaks[rows] = (result["peak_rss_mb_main"], result["peak_rss_mb_worker"])
+            if args.postgres and rows == max(sizes):
+                pg = ingest_in_child(csv_path, args.postgres, args.workers)
+                pg_rate = pg["rows_read"] / pg["seconds"]
+                print(
+                    f"  into PostgreSQL:        {pg['seconds']:.1f} s = {pg_rate:,.0f} rows/s "
+                    f"({pg_rate / rate:.2f} x SQLite), stored {pg['stored']:,}, peak memory "
+                    f"{pg['peak_rss_mb_main']:,.0f} / {pg['peak_rss_mb_worker']:,.0f} MB"
+                )
             if not args.no_ceiling and rows == max(sizes):
                 bare = sqlite_ceiling(rows, tmp)
                 print(
