@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -260,16 +261,12 @@ class _Ingest:
             return []
         tables = {TABLES[e.type].__tablename__ for e in self.mapping.spec.entities}
         indexes = bulk.reader_only_indexes(tables)
-        location = self.input.location
         with transaction(self.factory) as s:
             if not indexes or s.get_bind().dialect.name != "sqlite":
                 return []
             conn = s.connection()
             if setting == "auto":
-                expected = (
-                    estimate_rows(location, self.mapping) if isinstance(location, Path) else None
-                )
-                if not bulk.should_defer(expected, bulk.stored_rows(conn, indexes)):
+                if not bulk.should_defer(self.expected_rows, bulk.stored_rows(conn, indexes)):
                     return []
             bulk.drop(conn, indexes)
         log.info("reader-only indexes deferred", extra={"fields": {"indexes": len(indexes)}})
@@ -329,14 +326,16 @@ class _Ingest:
                 hint=f"the input has: {', '.join(info.columns)}",
             )
 
+    @cached_property
+    def expected_rows(self) -> int | None:
+        """The input's rows, estimated (for the progress bar and deferred indexes)."""
+        location = self.input.location
+        return estimate_rows(location, self.mapping) if isinstance(location, Path) else None
+
     def _stream(self, report: BatchReport, resume: int, sha: str, now: datetime) -> None:
         spec = self.mapping.spec
         location = self.input.location
-        total = (
-            estimate_rows(location, self.mapping)
-            if self.progress and isinstance(location, Path)
-            else None
-        )
+        total = self.expected_rows if self.progress else None
         info = ReadInfo()
         read = reader_for(spec.format.type)
         rows = (
