@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
@@ -282,7 +282,7 @@ class RecordRepository(RepositoryBase):
         if self.session.get_bind().dialect.name == "sqlite":
             self._write_sqlite(plan, common)
         else:
-            self._write_orm(plan, common)
+            self._write_postgres(plan, common)
         return WriteResult(len(plan.versions), unchanged)
 
     def write_persons(
@@ -321,45 +321,46 @@ class RecordRepository(RepositoryBase):
         return WriteResult(len(ids), 0)
 
     def _copy_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> None:
-        """What ``_write_orm`` does for new records that each appear once, through COPY: the
-        ids are taken from the tables' sequences first, in input order, as the ORM's
-        ``RETURNING`` would give them."""
-        conn: Any = self.session.connection().connection.driver_connection  # psycopg
-        n = len(batch)
-        agency, source = common["agency"], common["source"]
+        """What ``_write_postgres`` does for new records that each appear once, straight from
+        the batch's columns."""
         received = common["received_at"].astimezone(UTC)  # as UtcDateTime stores it
-        with conn.cursor() as cur:
-
-            def ids(table: str) -> list[int]:
-                cur.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    (table, n),
-                )
-                return [row[0] for row in cur.fetchall()]
-
-            pks = ids("source_record")
-            columns = "id, agency, source, source_record_id, entity_type, version, is_current, "
-            columns += "content_hash, batch_id, received_at, mapping_version, data"
-            with cur.copy(f"COPY source_record ({columns}) FROM STDIN") as copy:
-                constants = (common["batch_id"], received, common["mapping_version"])
-                for pk, rid, digest, text in zip(
-                    pks, batch.record_ids, batch.hashes, batch.texts, strict=True
-                ):
-                    copy.write_row(
-                        (pk, agency, source, rid, "person", 1, True, digest, *constants, text)
+        agency, source = common["agency"], common["source"]
+        with _pg_cursor(self.session) as cur:
+            pks = _pg_ids(cur, "source_record", len(batch))
+            constants = (agency, source, "person", 1, True, common["batch_id"], received,
+                         common["mapping_version"])  # fmt: skip
+            _pg_copy(
+                cur,
+                "source_record",
+                ("id", "agency", "source", "entity_type", "version", "is_current", "batch_id",
+                 "received_at", "mapping_version", "source_record_id", "content_hash", "data"),
+                (
+                    (pk, *constants, rid, digest, text)
+                    for pk, rid, digest, text in zip(
+                        pks, batch.record_ids, batch.hashes, batch.texts, strict=True
                     )
-            person_pks = ids("person_record")
-            columns = (
-                f"id, agency, source, record_id, source_record_pk, {', '.join(PERSON_COLUMNS)}"
+                ),
+            )  # fmt: skip
+            person_pks = _pg_ids(cur, "person_record", len(batch))
+            _pg_copy(
+                cur,
+                "person_record",
+                ("id", "agency", "source", "record_id", "source_record_pk", *PERSON_COLUMNS),
+                (
+                    (row[0], agency, source, *row[1:])
+                    for row in zip(person_pks, batch.record_ids, pks, *batch.columns, strict=True)
+                ),
             )
-            with cur.copy(f"COPY person_record ({columns}) FROM STDIN") as copy:
-                for row in zip(person_pks, batch.record_ids, pks, *batch.columns, strict=True):
-                    copy.write_row((row[0], agency, source, *row[1:]))
-            columns = f"person_pk, {', '.join(_IDENT_KEYS)}"
-            with cur.copy(f"COPY person_identifier ({columns}) FROM STDIN") as copy:
-                for pk, idents in zip(person_pks, batch.identifiers, strict=True):
-                    for ident in idents:
-                        copy.write_row((pk, *ident))
+            _pg_copy(
+                cur,
+                "person_identifier",
+                ("person_pk", *_IDENT_KEYS),
+                (
+                    (pk, *ident)
+                    for pk, idents in zip(person_pks, batch.identifiers, strict=True)
+                    for ident in idents
+                ),
+            )
 
     def _insert_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> None:
         """What ``_write_sqlite`` does for new records that each appear once (version 1,
@@ -401,49 +402,72 @@ class RecordRepository(RepositoryBase):
                 conn, idents
             )
 
-    def _write_orm(self, plan: _Plan, common: dict[str, Any]) -> None:
-        t = SourceRecordRow
-        for i in range(0, len(plan.superseded), IN_CHUNK):
-            self.session.execute(
-                update(t)
-                .where(t.id.in_(plan.superseded[i : i + IN_CHUNK]))
-                .values(is_current=False, superseded_at=common["received_at"])
-            )
-        rows = [
-            {**common, **{k: x for k, x in v.items() if k != "record"}, "data": v["record"].data}
-            for v in plan.versions
-        ]
-        pks = self.session.scalars(
-            insert(t).returning(t.id, sort_by_parameter_order=True), rows
-        ).all()
-        current_pk = {key: pks[i] for key, i in plan.last_index.items()}
+    def _write_postgres(self, plan: _Plan, common: dict[str, Any]) -> None:
+        """The plan through the driver: updates and deletes as statements, every new row with
+        COPY (ids taken from the sequences first, in order, as ``RETURNING`` would give them)."""
+        received = common["received_at"].astimezone(UTC)  # as UtcDateTime stores it
         agency, source = common["agency"], common["source"]
-        for etype, recs, stale in self._by_type(plan):
-            table = projection.TABLES[etype]
-            cols = table.__table__.c
-            for i in range(0, len(stale), IN_CHUNK):
-                self.session.execute(
-                    delete(table).where(
-                        cols.agency == agency,
-                        cols.source == source,
-                        cols.record_id.in_(stale[i : i + IN_CHUNK]),
-                    )
+        with _pg_cursor(self.session) as cur:
+            if plan.superseded:
+                cur.execute(
+                    "UPDATE source_record SET is_current = false, superseded_at = %s "
+                    "WHERE id = ANY(%s)",
+                    (received, plan.superseded),
                 )
-            projected = [r.projected() for r in recs]
-            prows = [
-                _projection_row(r, cols, current_pk[(etype, r.record_id)])
-                for r, (cols, _) in zip(recs, projected, strict=True)
-            ]
-            prows = [{"agency": agency, "source": source, **p} for p in prows]
-            if etype is not EntityType.PERSON:
-                self.session.execute(insert(table), prows)
-                continue
-            person_pks = self.session.scalars(
-                insert(table).returning(cols.id, sort_by_parameter_order=True), prows
-            ).all()
-            idents = _identifier_rows(person_pks, [ids for _, ids in projected])
-            if idents:
-                self.session.execute(insert(PersonIdentifierRow), idents)
+            pks = _pg_ids(cur, "source_record", len(plan.versions))
+            names = ("source_record_id", "entity_type", "version", "is_current", "content_hash",
+                     "source_updated_on")  # fmt: skip
+            constants = (agency, source, common["batch_id"], received, common["mapping_version"])
+            _pg_copy(
+                cur,
+                "source_record",
+                ("id", "agency", "source", "batch_id", "received_at", "mapping_version", *names,
+                 "superseded_at", "data"),
+                (
+                    (pk, *constants, *(v[n] for n in names),
+                     None if v["superseded_at"] is None else received, v["record"].text)
+                    for pk, v in zip(pks, plan.versions, strict=True)
+                ),
+            )  # fmt: skip
+            current_pk = {key: pks[i] for key, i in plan.last_index.items()}
+            for etype, recs, stale in self._by_type(plan):
+                table = projection.TABLES[etype].__tablename__
+                if stale:
+                    cur.execute(
+                        f"DELETE FROM {table} WHERE agency = %s AND source = %s "
+                        "AND record_id = ANY(%s)",
+                        (agency, source, stale),
+                    )
+                projected = [r.projected() for r in recs]
+                rows = [
+                    {"agency": agency, "source": source,
+                     **_projection_row(r, cols, current_pk[(etype, r.record_id)])}
+                    for r, (cols, _) in zip(recs, projected, strict=True)
+                ]  # fmt: skip
+                keys = list(rows[0])
+                if etype is not EntityType.PERSON:
+                    _pg_copy(cur, table, keys, ([row[k] for k in keys] for row in rows))
+                    continue
+                person_pks = _pg_ids(cur, table, len(rows))
+                _pg_copy(
+                    cur,
+                    table,
+                    ["id", *keys],
+                    (
+                        [pk, *(row[k] for k in keys)]
+                        for pk, row in zip(person_pks, rows, strict=True)
+                    ),
+                )
+                _pg_copy(
+                    cur,
+                    "person_identifier",
+                    ("person_pk", *_IDENT_KEYS),
+                    (
+                        (pk, *(ident[k] for k in _IDENT_KEYS))
+                        for pk, (_, idents) in zip(person_pks, projected, strict=True)
+                        for ident in idents
+                    ),
+                )
 
     def _write_sqlite(self, plan: _Plan, common: dict[str, Any]) -> None:
         conn = driver_connection(self.session.connection().connection)
@@ -557,6 +581,25 @@ class RecordRepository(RepositoryBase):
                 select(p).join(i, i.person_pk == p.id).where(i.scheme == scheme, i.value == value)
             )
         )
+
+
+def _pg_cursor(session: Session) -> Any:
+    """A cursor of the session's psycopg connection (in the session's transaction)."""
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _pg_ids(cur: Any, table: str, n: int) -> list[int]:
+    """``n`` new ids of ``table``, in order, from its sequence."""
+    cur.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table, n)
+    )
+    return [row[0] for row in cur.fetchall()]
+
+
+def _pg_copy(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _projection_row(r: NewRecord, columns: dict[str, Any], source_record_pk: int) -> dict[str, Any]:
