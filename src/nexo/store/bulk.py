@@ -1,4 +1,5 @@
-"""Bulk loads into SQLite: indexes that serve only readers are built after the load.
+"""Bulk loads: on SQLite, indexes that serve only readers are built after the load; on
+PostgreSQL, the planner's statistics keep up with it (``Statistics``, decision 0057).
 
 Some indexes of the projection tables exist for readers (find a person by identifier, the
 facts of a person) and are never read while ingesting. Their keys arrive in random order, so
@@ -11,8 +12,8 @@ writes and builds them again when it ends, whether it succeeds or fails. If the 
 in between, the indexes are missing until the rerun ends or ``restore`` runs (``nexo db
 upgrade``, and the start of ``nexo serve`` and ``nexo demo``); queries stay correct meanwhile,
 only slower. Other commands leave them alone, so that they do not build an index in the middle
-of a running load. Indexes that ingest itself reads (the unique keys, the
-foreign keys that cascade, the batch) are never dropped. See decision 0056.
+of a running load. Indexes that ingest itself reads (the unique keys, the foreign keys that
+cascade, the batch) are never dropped. See decision 0056.
 """
 
 from __future__ import annotations
