@@ -41,7 +41,13 @@ class Api:
     settings: Settings
     secrets: dict[str, str] = field(default_factory=dict)
 
-    def token(self, client_id: str, scope: str | None = None) -> str:
+    def token(
+        self,
+        client_id: str,
+        scope: str | None = None,
+        ttl: timedelta = timedelta(minutes=5),
+        long_lived: bool = False,
+    ) -> str:
         with transaction(self.factory) as s:
             client = auth.get_client(s, client_id)
         assert client is not None
@@ -52,7 +58,8 @@ class Api:
             issuer="nexo",
             audience="nexo-api",
             now=utc_now(),
-            ttl=timedelta(minutes=5),
+            ttl=ttl,
+            long_lived=long_lived,
         )
         return issued.token
 

@@ -180,19 +180,7 @@ def test_scopes_long_lived_tokens_and_disabled_clients(
     audit_only = api.headers("soc-client", scope="audit:read")
     r = api.client.get("/v1/purposes", headers=audit_only)
     assert r.status_code == 403 and r.json()["type"] == "/problems/insufficient-scope"
-    with transaction(api.factory) as s:
-        client = auth.get_client(s, "soc-client")
-    assert client is not None
-    long = auth.issue_token(
-        api.keys,
-        client=client,
-        scope=None,
-        issuer="nexo",
-        audience="nexo-api",
-        now=utc_now(),
-        ttl=timedelta(days=30),
-        long_lived=True,
-    ).token
+    long = api.token("soc-client", ttl=timedelta(days=30), long_lived=True)
     h = {"Authorization": f"Bearer {long}"}
     assert api.client.get("/v1/purposes", headers=h).status_code == 200
     monkeypatch.setattr(api_state, "CLIENT_TTL_SECONDS", 0.0)

@@ -169,11 +169,10 @@ class _Ingest:
         self.reasons: Counter[str] = Counter()
         self.findings: Counter[str] = Counter()
         self.workers = workers
-        written = {TABLES[e.type].__tablename__ for e in mapping.spec.entities}
-        if "person_record" in written:
-            written.add("person_identifier")
+        #: the projection tables this mapping writes (with the identifiers of persons)
+        self.tables = bulk.written_with(TABLES[e.type].__tablename__ for e in mapping.spec.entities)
         # source_record first: its row count decides when the tables are analysed
-        self.statistics = bulk.Statistics(["source_record", *sorted(written)])
+        self.statistics = bulk.Statistics(["source_record", *sorted(self.tables)])
 
     def _batch(self, now: datetime) -> tuple[BatchReport, int, str]:
         spec, inp = self.mapping.spec, self.input
@@ -259,8 +258,7 @@ class _Ingest:
         setting = get_settings().ingest.defer_indexes
         if setting == "never":
             return []
-        tables = {TABLES[e.type].__tablename__ for e in self.mapping.spec.entities}
-        indexes = bulk.reader_only_indexes(tables)
+        indexes = bulk.reader_only_indexes(self.tables)
         with transaction(self.factory) as s:
             if not indexes or s.get_bind().dialect.name != "sqlite":
                 return []
@@ -443,9 +441,7 @@ class _Ingest:
                 resume_row=last,
                 columns=info.columns,
             )
-        if result.written:
-            with transaction(self.factory) as s:
-                self.statistics.written(s.connection(), result.written)
+            self.statistics.written(s.connection(), result.written)
 
 
 def ingest(

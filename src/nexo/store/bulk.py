@@ -53,12 +53,15 @@ def _index(table: Table, columns: tuple[str, ...]) -> Index:
     raise LookupError(f"{table.name} has no index on {', '.join(columns)}")
 
 
+def written_with(tables: Iterable[str]) -> set[str]:
+    """The projection tables ``tables`` and those written with them (identifiers of persons)."""
+    names = set(tables)
+    return names | {_ALSO_WRITES[t] for t in names if t in _ALSO_WRITES}
+
+
 def reader_only_indexes(tables: Iterable[str] | None = None) -> list[Index]:
     """The reader-only indexes of ``tables`` (projection tables written), or all of them."""
-    names: set[str] | None = None
-    if tables is not None:
-        names = set(tables)
-        names |= {_ALSO_WRITES[t] for t in names if t in _ALSO_WRITES}
+    names = None if tables is None else written_with(tables)
     found = []
     for row, columns in _READER_ONLY:
         table: Table = row.__table__  # type: ignore[assignment]
