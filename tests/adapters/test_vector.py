@@ -230,9 +230,9 @@ def test_ingest_leaves_the_same_store(
         r["locality"] = "Temuco"  # a changed record: a new version
     _write_csv(second, changed)
 
-    def load(agency: str) -> list[tuple[int, int, int, int]]:
+    def load(agency: str, workers: int = 0) -> list[tuple[int, int, int, int]]:
         reports = [
-            ingest(factory, _mapping(agency), p, chunk_rows=700, workers=0)
+            ingest(factory, _mapping(agency), p, chunk_rows=700, workers=workers)
             for p in (first, first, second)
         ]
         return [(r.rows_read, r.new_versions, r.unchanged, r.quarantined) for r in reports]
@@ -248,13 +248,15 @@ def test_ingest_leaves_the_same_store(
     monkeypatch.setattr(RecordRepository, direct, spy)
     fast = load("fast")
     assert len(columns_written) >= 3  # (a chunk with a record twice takes the general path)
+    ahead = load("ahead", workers=1)  # read and mapped in plain blocks by another process
     monkeypatch.setattr(vector, "compile_person", lambda mapper: None)
     assert RowMapper(_mapping()).vector is None
     slow = load("slow")
-    assert fast == slow
+    assert fast == slow == ahead
     assert fast[1][1] == 0  # the same file twice adds nothing
     assert fast[2][1] == 60  # the changed records, as new versions
-    got, want = _store(engine, "fast"), _store(engine, "slow")
+    got, want, read_ahead = _store(engine, "fast"), _store(engine, "slow"), _store(engine, "ahead")
     for key in want:
         assert got[key] == want[key], key
+        assert read_ahead[key] == want[key], key
     assert len(got["versions"]) > 2800 and got["quarantine"] and got["findings"]

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from nexo.model import EntityType, Identifier, IdentifierScheme, Person, Sex
 from nexo.store.engine import transaction
 from nexo.store.migrate import current_revision, downgrade, head_revision, upgrade
-from nexo.store.repository import NewRecord, RecordRepository
+from nexo.store.repository import NewRecord, PersonBatch, RecordRepository
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow, SourceRecordRow
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 T1 = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+PERSON = EntityType.PERSON
 
 
 def _person(family: str = "Rojas", run: str = "123456785") -> Person:
@@ -120,3 +121,46 @@ def test_time_stamps_come_back_in_utc(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as s:
         received = s.scalar(select(SourceRecordRow.received_at))
         assert received == T0 and received.tzinfo is not None
+
+
+def _write_batch(factory: sessionmaker[Session], at: datetime, *records: NewRecord) -> int:
+    batch = PersonBatch()
+    for r in records:
+        batch.append(r)
+    with transaction(factory) as s:
+        return (
+            RecordRepository(s)
+            .write_persons(
+                agency="a",
+                source="s",
+                batch_id="b",
+                mapping_version="1",
+                received_at=at,
+                batch=batch,
+            )
+            .written
+        )
+
+
+def test_a_person_batch_with_one_known_record_is_written_as_versions(
+    factory: sessionmaker[Session],
+) -> None:
+    """A batch of new persons is inserted straight; when a record of it is known (here the
+    last, after new ones were inserted), nothing of that attempt stays and the batch is
+    written record by record: new versions, no duplicate."""
+    assert _write_batch(factory, T0, *(NewRecord.of(PERSON, f"B{i}", _person()) for i in (1, 2)))
+    later = [NewRecord.of(PERSON, f"B{i}", _person(family="Soto")) for i in (3, 4, 5, 2)]
+    assert _write_batch(factory, T1, *later) == 4
+    assert _write_batch(factory, T1, *later) == 0  # the same again: nothing new
+    with transaction(factory) as s:
+        versions = s.execute(
+            select(SourceRecordRow.source_record_id, SourceRecordRow.version).order_by(
+                SourceRecordRow.id
+            )
+        ).all()
+        current = s.scalar(select(func.count()).select_from(PersonRecordRow))
+        identifiers = s.scalar(select(func.count()).select_from(PersonIdentifierRow))
+    assert [tuple(v) for v in versions] == [
+        ("B1", 1), ("B2", 1), ("B3", 1), ("B4", 1), ("B5", 1), ("B2", 2)
+    ]  # fmt: skip
+    assert current == 5 and identifiers == 5

@@ -362,7 +362,7 @@ class _Ingest:
             if self.progress:
                 self.progress(report.rows_read, total)
             assert isinstance(location, Path)
-            ahead = ReadAhead(self.mapping, location, last, self.chunk_rows, context)
+            ahead = ReadAhead(self.mapping, location, last, self.chunk_rows, context, info.columns)
             try:
                 for n, last, mapped in ahead:
                     self._commit(report, mapped, n, last, info, now)

@@ -210,10 +210,23 @@ class PersonVector:
                     for c, values in zip(inputs, columns, strict=True)
                 ]
             )
-            first, second, last = self.stages
-            out = frame.with_columns(first).with_columns(second).select(last)
         except Exception:  # noqa: BLE001 - values Polars cannot hold as text...: row-wise
             return [False] * len(rows), PersonBatch()
+        return self.run_frame(frame)
+
+    def run_frame(self, frame: pl.DataFrame) -> tuple[list[bool], PersonBatch]:
+        """``run`` for rows given as a frame of text columns (a column the frame lacks reads
+        as empty, as a row without it)."""
+        if frame.columns != self.inputs:
+            have = set(frame.columns)
+            frame = frame.select(
+                pl.col(c) if c in have else pl.lit(None, pl.String).alias(c) for c in self.inputs
+            )
+        try:
+            first, second, last = self.stages
+            out = frame.with_columns(first).with_columns(second).select(last)
+        except Exception:  # noqa: BLE001 - whatever Polars cannot compute: row-wise
+            return [False] * frame.height, PersonBatch()
         mask = out["bad"].not_().fill_null(False)
         out = out.filter(mask)
         texts = out["json"].to_list()

@@ -13,6 +13,7 @@ ingests with workers must guard its main module (``if __name__ == "__main__":``)
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import traceback
 from collections import deque
@@ -21,9 +22,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from nexo.adapters.chunk import ChunkOut, MappedChunk, map_chunk
-from nexo.adapters.readers import RawRow
-from nexo.adapters.spec import Mapping
+from nexo.adapters.chunk import ChunkOut, MappedChunk, map_block, map_chunk
+from nexo.adapters.readers import RawRow, ReadInfo, reader_for
+from nexo.adapters.readers.csv_blocks import Chunk, PlainBlock, read_blocks, readable
+from nexo.adapters.spec import CsvFormat, Mapping
 from nexo.errors import NexoError
 from nexo.model import EntityType
 from nexo.store.repository import NewRecord
@@ -132,31 +134,27 @@ def _serve(conn: Connection, mapping: Mapping, out: ChunkOut) -> None:  # pragma
 
 
 def _read_ahead(  # pragma: no cover - runs in the child
-    conn: Connection, mapping: Mapping, path: Path, after: int, chunk_rows: int, out: ChunkOut
+    conn: Connection,
+    mapping: Mapping,
+    path: Path,
+    after: int,
+    chunk_rows: int,
+    out: ChunkOut,
+    header: list[str] | None,
 ) -> None:
     """The read-ahead process: read the input after row ``after``, map it, send the chunks."""
     import gc
 
     from nexo.adapters.mapper import RowMapper
-    from nexo.adapters.readers import ReadInfo, reader_for
 
     gc.set_threshold(50_000, 10, 10)
     try:
         mapper = RowMapper(mapping)
-        fmt = mapping.spec.format
-        rows = (
-            r
-            for r in reader_for(fmt.type)(path, fmt, mapper.columns, ReadInfo())
-            if r.number > after
-        )
-        chunk: list[RawRow] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= chunk_rows:
+        for chunk in _chunks_after(mapping, mapper.columns, path, after, chunk_rows, header):
+            if isinstance(chunk, PlainBlock):
+                conn.send(("ok", len(chunk), chunk.last, map_block(mapper, chunk, out)))
+            else:
                 conn.send(("ok", len(chunk), chunk[-1].number, map_chunk(mapper, chunk, out)))
-                chunk = []
-        if chunk:
-            conn.send(("ok", len(chunk), chunk[-1].number, map_chunk(mapper, chunk, out)))
         conn.send(("end", 0, 0, None))
     except (BrokenPipeError, EOFError, OSError):
         return  # the parent is gone
@@ -165,6 +163,26 @@ def _read_ahead(  # pragma: no cover - runs in the child
             conn.send(("error", 0, 0, traceback.format_exc(limit=8)))
         except OSError:
             return
+
+
+def _chunks_after(
+    mapping: Mapping,
+    columns: list[str],
+    path: Path,
+    after: int,
+    chunk_rows: int,
+    header: list[str] | None,
+) -> Iterator[Chunk]:
+    """The input's rows after row ``after``, in chunks: plain blocks of CSV lines where
+    ``csv_blocks`` can read them, else the reader's rows."""
+    fmt = mapping.spec.format
+    if isinstance(fmt, CsvFormat) and readable(fmt, header):
+        assert header is not None
+        yield from read_blocks(path, fmt, header, after, chunk_rows)
+        return
+    rows = (r for r in reader_for(fmt.type)(path, fmt, columns, ReadInfo()) if r.number > after)
+    while chunk := list(itertools.islice(rows, chunk_rows)):
+        yield chunk
 
 
 class ReadAhead:
@@ -178,12 +196,20 @@ class ReadAhead:
     """
 
     def __init__(
-        self, mapping: Mapping, path: Path, after: int, chunk_rows: int, out: ChunkOut
+        self,
+        mapping: Mapping,
+        path: Path,
+        after: int,
+        chunk_rows: int,
+        out: ChunkOut,
+        header: list[str] | None = None,
     ) -> None:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=False)
         self.proc = ctx.Process(
-            target=_read_ahead, args=(child, mapping, path, after, chunk_rows, out), daemon=True
+            target=_read_ahead,
+            args=(child, mapping, path, after, chunk_rows, out, header),
+            daemon=True,
         )
         self.proc.start()
         child.close()  # only the child holds its end: it sees a broken pipe if we die

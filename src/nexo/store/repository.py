@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -307,18 +308,36 @@ class RecordRepository(RepositoryBase):
         }
         ids = batch.record_ids
         dialect = self.session.get_bind().dialect.name
-        if (
-            not ids
-            or dialect not in ("sqlite", "postgresql")
-            or len(set(ids)) != len(ids)
-            or self._known(agency, source, {("person", rid) for rid in ids})
-        ):
+        if not ids or dialect not in ("sqlite", "postgresql") or len(set(ids)) != len(ids):
             return self.write(**args, records=batch.records())
         if dialect == "sqlite":
-            self._insert_new_persons(args, batch)
+            if not self._try_new_persons(args, batch):
+                return self.write(**args, records=batch.records())
+        elif self._known(agency, source, {("person", rid) for rid in ids}):
+            return self.write(**args, records=batch.records())
         else:
             self._copy_new_persons(args, batch)
         return WriteResult(len(ids), 0)
+
+    def _try_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> bool:
+        """Insert the batch as new persons, unless one of them is in the store already: then
+        insert nothing and say so. (The unique version key finds that out while inserting:
+        version 1 of a record the store has is a duplicate. Looking the records up first
+        cost more than the insert that fails on the first known one, when one is known.)"""
+        conn = driver_connection(self.session.connection().connection)
+        if not conn.in_transaction:
+            conn.execute("BEGIN")  # (else releasing the savepoint would commit)
+        conn.execute("SAVEPOINT nexo_new_persons")
+        try:
+            self._insert_new_persons(common, batch)
+        except sqlite3.IntegrityError as e:
+            conn.execute("ROLLBACK TO nexo_new_persons")
+            conn.execute("RELEASE nexo_new_persons")
+            if not str(e).startswith("UNIQUE constraint failed: source_record."):
+                raise
+            return False
+        conn.execute("RELEASE nexo_new_persons")
+        return True
 
     def _copy_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> None:
         """What ``_write_postgres`` does for new records that each appear once, straight from

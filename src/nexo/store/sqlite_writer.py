@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -22,6 +23,11 @@ from sqlalchemy.types import TypeEngine
 from nexo.store.base import Base
 
 Processor = Callable[[Any], Any]
+
+#: rows per INSERT statement: SQLite's cost per statement executed is most of a narrow row's
+#: cost, so rows are inserted in multi-row ``VALUES`` groups (at most 999 parameters, the
+#: smallest limit SQLite builds have had)
+GROUP = 24
 
 
 def literal(value: Any) -> str:
@@ -46,7 +52,10 @@ class Inserter:
         cols = [*constants, *self.names]
         values = [literal(self._process(t, dialect, c, v)) for c, v in constants.items()]
         values += ["?"] * len(self.names)
-        self.sql = f"INSERT INTO {t.name} ({', '.join(cols)}) VALUES ({', '.join(values)})"
+        row = f"({', '.join(values)})"
+        self.sql = f"INSERT INTO {t.name} ({', '.join(cols)}) VALUES {row}"
+        self.group = max(1, min(GROUP, 999 // max(1, len(self.names))))
+        self.group_sql = f"{self.sql}{f', {row}' * (self.group - 1)}"
         self.procs: list[tuple[int, Processor]] = [
             (i, p)
             for i, name in enumerate(self.names)
@@ -72,10 +81,19 @@ class Inserter:
         return out
 
     def run(self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> range:
-        """Insert and return the new rows' ids (consecutive: we hold the write lock)."""
-        cur = conn.executemany(self.sql, rows)
-        if cur.rowcount != len(rows):
-            raise RuntimeError(f"{len(rows)} rows given, {cur.rowcount} inserted")
+        """Insert, in order, and return the new rows' ids (consecutive: we hold the write
+        lock)."""
+        k = self.group
+        whole = len(rows) - len(rows) % k
+        inserted = 0
+        if whole:
+            flat = chain.from_iterable
+            groups = [list(flat(rows[i : i + k])) for i in range(0, whole, k)]
+            inserted += conn.executemany(self.group_sql, groups).rowcount
+        if whole < len(rows):
+            inserted += conn.executemany(self.sql, rows[whole:]).rowcount
+        if inserted != len(rows):
+            raise RuntimeError(f"{len(rows)} rows given, {inserted} inserted")
         (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
         return range(last - len(rows) + 1, last + 1)
 

@@ -46,6 +46,7 @@ class ReadInfo:
     columns: list[str] | None = None
     tabular: bool = True  # every row has every column (so missing columns are a mapping error)
     extra: dict[str, Any] = field(default_factory=dict)
+    lines: int = 0  # lines of text read up to the end of the last row given (CSV)
 
 
 class Reader(Protocol):

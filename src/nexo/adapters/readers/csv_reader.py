@@ -34,16 +34,19 @@ class _Feed:
         self.source, self.limit = lines, limit
         self.pending: deque[str] = deque()
         self.buf: list[str] = []
+        self.taken = 0  # lines given to the parser (less those given back after a runaway)
 
     def lines(self) -> Iterator[str]:
         buf, pending, limit = self.buf, self.pending, self.limit
         while pending:
             buf.append(pending.popleft())
+            self.taken += 1
             if len(buf) > limit:
                 raise _Runaway
             yield buf[-1]
         for line in self.source:
             buf.append(line)
+            self.taken += 1
             if len(buf) > limit:
                 raise _Runaway
             yield line
@@ -83,58 +86,70 @@ def read_csv(
     path: Path | str, fmt: CsvFormat, fields: Sequence[str], info: ReadInfo
 ) -> Iterator[RawRow]:
     assert isinstance(path, Path)
-    opts = dialect(fmt)
-    header: list[str] | None = list(fmt.columns) if fmt.columns else None
-    info.columns = header
+    info.columns = list(fmt.columns) if fmt.columns else None
     with open_text(path, fmt.encoding) as fh:
-        feed = _Feed(iter(fh), fmt.max_record_lines)
-        reader = csv.reader(feed.lines(), **opts)
-        number = 0
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except _Runaway:
-                first, *rest = feed.buf
-                feed.buf.clear()
-                feed.pending.extendleft(reversed(rest))
-                reader = csv.reader(feed.lines(), **opts)
-                if header is None and fmt.header:
-                    raise MappingError(
-                        f"{path.name}: the header line has a quote that is never closed"
-                    ) from None
-                number += 1
-                yield RawRow(
-                    number,
-                    clip(unmark(first)),
-                    {},
-                    (
-                        "unbalanced_quote",
-                        f"a quoted field opened in this line is still open "
-                        f"{fmt.max_record_lines} lines later",
-                    ),
-                )
-                continue
-            except csv.Error as e:
-                raw = feed.take()
-                if header is None and fmt.header:
-                    raise MappingError(f"{path.name}: the header line cannot be read: {e}") from e
-                number += 1
-                yield RawRow(number, clip(unmark(raw)), {}, ("parse_error", f"CSV: {e}"))
-                continue
-            raw = feed.take()
-            if not cells or (cells == [""] and not raw.strip("\r\n")):
-                continue  # blank line
-            if header is None:
-                if fmt.header:
-                    header = [unmark(c).strip() for c in cells]
-                    info.columns = header
-                    continue
-                header = [str(i + 1) for i in range(len(cells))]
-                info.columns = header
+        yield from records(iter(fh), fmt, info, path.name)
+
+
+def records(
+    lines: Iterator[str], fmt: CsvFormat, info: ReadInfo, name: str, number: int = 0
+) -> Iterator[RawRow]:
+    """The rows of CSV text given line by line (each with its ``\\n``), numbered after
+    ``number``; the header is read from the first line unless ``info.columns`` holds it.
+    ``info.lines`` counts the lines taken so far, up to the end of the last row yielded."""
+    opts = dialect(fmt)
+    header = info.columns
+    feed = _Feed(lines, fmt.max_record_lines)
+    reader = csv.reader(feed.lines(), **opts)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except _Runaway:
+            first, *rest = feed.buf
+            feed.buf.clear()
+            feed.pending.extendleft(reversed(rest))
+            feed.taken -= len(rest)
+            reader = csv.reader(feed.lines(), **opts)
+            if header is None and fmt.header:
+                raise MappingError(
+                    f"{name}: the header line has a quote that is never closed"
+                ) from None
             number += 1
-            yield check(number, raw, cells, header, fmt)
+            info.lines = feed.taken
+            yield RawRow(
+                number,
+                clip(unmark(first)),
+                {},
+                (
+                    "unbalanced_quote",
+                    f"a quoted field opened in this line is still open "
+                    f"{fmt.max_record_lines} lines later",
+                ),
+            )
+            continue
+        except csv.Error as e:
+            raw = feed.take()
+            if header is None and fmt.header:
+                raise MappingError(f"{name}: the header line cannot be read: {e}") from e
+            number += 1
+            info.lines = feed.taken
+            yield RawRow(number, clip(unmark(raw)), {}, ("parse_error", f"CSV: {e}"))
+            continue
+        raw = feed.take()
+        if not cells or (cells == [""] and not raw.strip("\r\n")):
+            continue  # blank line
+        if header is None:
+            if fmt.header:
+                header = [unmark(c).strip() for c in cells]
+                info.columns = header
+                continue
+            header = [str(i + 1) for i in range(len(cells))]
+            info.columns = header
+        number += 1
+        info.lines = feed.taken
+        yield check(number, raw, cells, header, fmt)
 
 
 def reparse_csv(

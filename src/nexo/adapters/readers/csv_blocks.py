@@ -1,0 +1,172 @@
+"""CSV read a block of lines at a time by Polars' parser, where that cannot change a thing.
+
+``read_csv`` decodes and parses one line at a time in Python, which costs more per row than
+mapping a clean row column-wise (``vector.py``). For a vectorised mapping of a big UTF-8 file,
+the read-ahead process reads the input in blocks of lines instead. A block is *plain* when
+every line in it is exactly one whole row the way ``read_csv`` reads it: no blank line, no
+carriage return or NUL, valid UTF-8, each unquoted line holding as many delimiters as the
+header has columns less one, and each line with a quote character read by Python's ``csv``
+module to the same single row, ending on that line, that Polars reads. A plain block becomes
+one Polars data frame (all text) with the lines kept for the rows that need their raw text.
+
+Any other block (a quoted field over several lines, a short row, a bad byte...) is read by
+``read_csv``'s own parser, from its first line up to the end of the row that ends at or after
+its last line; then blocks resume. Every row therefore gets the number, the values, the raw
+text and the problem ``read_csv`` gives it: tests compare the two readers on arbitrary bytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path
+from typing import BinaryIO
+
+import polars as pl
+
+from nexo.adapters.readers.base import RawRow, ReadInfo, open_text
+from nexo.adapters.readers.csv_reader import dialect, records
+from nexo.adapters.spec import CsvFormat
+
+
+@dataclass(slots=True)
+class PlainBlock:
+    """Rows ``first``, ``first + 1``... of an input: one per line, all without a problem."""
+
+    first: int
+    frame: pl.DataFrame  # one text column per header column, in header order
+    lines: list[bytes]
+    header: list[str]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.lines) - 1
+
+    def rows(self, indices: list[int]) -> list[RawRow]:
+        """The rows at these positions, as ``read_csv`` gives them."""
+        if not indices:
+            return []
+        header, lines, first = self.header, self.lines, self.first
+        values = self.frame[indices].rows()
+        return [
+            RawRow(first + i, lines[i].decode("utf-8"), dict(zip(header, v, strict=True)))
+            for i, v in zip(indices, values, strict=True)
+        ]
+
+
+Chunk = PlainBlock | list[RawRow]
+
+
+def readable(fmt: CsvFormat, header: list[str] | None) -> bool:
+    """Whether blocks of this input can be plain at all."""
+    one_byte = (fmt.delimiter, fmt.quotechar)
+    return (
+        header is not None
+        and len(set(header)) == len(header)
+        and codecs.lookup(fmt.encoding).name in ("utf-8", "utf-8-sig")
+        and fmt.escapechar is None
+        and all(len(c) == 1 and c.isascii() and c not in "\r\n\x00" for c in one_byte)
+        and fmt.delimiter != fmt.quotechar
+    )
+
+
+def _plain(lines: list[bytes], fmt: CsvFormat, header: list[str]) -> pl.DataFrame | None:
+    """The block's frame when it is plain (see the module's doc), else ``None``."""
+    block = b"".join(lines)
+    if b"\r" in block or b"\x00" in block or block.startswith(codecs.BOM_UTF8):
+        return None
+    quoting = fmt.quoting != "none"
+    quote = fmt.quotechar.encode() if quoting else None
+    delim = fmt.delimiter.encode()
+    want = len(header) - 1
+    quoted: list[int] = []
+    for i, line in enumerate(lines):
+        if line == b"\n":
+            return None  # a blank line: read_csv skips it
+        if quote is not None and quote in line:
+            quoted.append(i)
+        elif line.count(delim) != want:
+            return None
+    try:
+        frame = pl.read_csv(
+            block,
+            has_header=False,
+            new_columns=header,
+            schema=dict.fromkeys(header, pl.String),
+            separator=fmt.delimiter,
+            quote_char=fmt.quotechar if quoting else None,
+            empty_string_is_null=False,
+            comment_prefix=None,
+            encoding="utf8",
+            eol_char="\n",
+            raise_if_empty=False,
+            truncate_ragged_lines=False,
+        )
+    except Exception:  # noqa: BLE001 - whatever Polars cannot read, read_csv reads
+        return None
+    if frame.height != len(lines) or frame.columns != header:
+        return None
+    if quoted:
+        # Python's reading of these lines must be Polars', one row per line: a line read
+        # past its end would make the parser take the sentinel line as well
+        texts = [lines[i].decode("utf-8") for i in quoted]
+        reader = csv.reader([*texts, "\n"], **dialect(fmt))
+        try:
+            cells = [next(reader) for _ in texts]
+        except (csv.Error, StopIteration):
+            return None
+        if reader.line_num != len(texts) or frame[quoted].rows() != [tuple(c) for c in cells]:
+            return None
+    return frame
+
+
+def read_blocks(
+    path: Path, fmt: CsvFormat, header: list[str], after: int, size: int
+) -> Iterator[Chunk]:
+    """The rows after row ``after`` in chunks of about ``size`` rows: a plain block where it
+    is one, else the rows ``read_csv`` reads from the block's lines on."""
+    info = ReadInfo()
+    with open_text(path, fmt.encoding) as fh:
+        for row in records(iter(fh), fmt, info, path.name):
+            if row.number >= after:
+                break
+        skip = info.lines
+    number = after
+    with path.open("rb") as raw:
+        for _ in islice(raw, skip):
+            pass
+        while lines := list(islice(raw, size)):
+            frame = _plain(lines, fmt, header)
+            if frame is not None:
+                yield PlainBlock(number + 1, frame, lines, header)
+                number += len(lines)
+                continue
+            rows = _read_through(raw, lines, fmt, header, number, path.name)
+            if rows:
+                yield rows
+                number = rows[-1].number
+
+
+def _read_through(
+    raw: BinaryIO, lines: list[bytes], fmt: CsvFormat, header: list[str], number: int, name: str
+) -> list[RawRow]:
+    """``read_csv``'s rows from these lines on, up to the first row that ends at or after
+    the last of them (taking further lines from ``raw`` as that row needs)."""
+    info = ReadInfo(columns=header)
+    # lines split on "\n" decode as the stream would; a BOM inside the file is text
+    text = (line.decode("utf-8", "nexo-mark") for line in chain(lines, raw))
+    out = []
+    for row in records(text, fmt, info, name, number):
+        out.append(row)
+        if info.lines >= len(lines):
+            break
+    return out
+
+
+__all__ = ["Chunk", "PlainBlock", "read_blocks", "readable"]
