@@ -357,13 +357,14 @@ class _Ingest:
             chunks.close()
             rows.close()
             last = first[-1].number
-            mapped = map_chunk(self.mapper, first, context)
-            self._commit(report, mapped, len(first), last, info, now)
-            if self.progress:
-                self.progress(report.rows_read, total)
             assert isinstance(location, Path)
+            # (started first: it starts up while this process writes the first chunk)
             ahead = ReadAhead(self.mapping, location, last, self.chunk_rows, context, info.columns)
             try:
+                mapped = map_chunk(self.mapper, first, context)
+                self._commit(report, mapped, len(first), last, info, now)
+                if self.progress:
+                    self.progress(report.rows_read, total)
                 for n, last, mapped in ahead:
                     self._commit(report, mapped, n, last, info, now)
                     if self.progress:

@@ -15,9 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from nexo.config import normalise_database_url
 from nexo.errors import ConfigurationError
 
+#: the page size of a new SQLite store (an existing one keeps its own): 16 KiB pages write a
+#: bulk load's rows 15-20 % faster than the default 4 KiB (decision 0058)
+SQLITE_PAGE_SIZE = 16384
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # (before WAL: fixed from then on)
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
