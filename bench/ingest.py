@@ -6,8 +6,8 @@ sex code, so the quarantine is exercised), then for each size ingests it with th
 into a fresh SQLite store, in a child process whose peak memory is measured. In the same run it
 times DuckDB's plain ``read_csv`` of the same file (the reference for how close to the I/O limit
 ingest runs) and the bare SQLite write of the same number of rows into the store's tables
-(prepared statements, no mapping: the ceiling of any ingest into this schema from Python; like
-ingest, it builds the identifier index after the load).
+(prepared multi-row statements, no mapping: the ceiling of any ingest into this schema from
+Python; like ingest, it builds the identifier index after the load).
 
     .venv/bin/python bench/ingest.py                      # 1,000,000 rows (and 250,000)
     .venv/bin/python bench/ingest.py --sizes 100000 --workers 0
@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 GIVEN = ["Ana", "Luis", "María José", "Pedro", "Camila", "José", "Sofía", "Matías", "Valentina"]
 FAMILY = ["Rojas", "González", "Muñoz", "Díaz", "Pérez", "Soto", "de la Fuente", "Núñez"]
@@ -152,6 +153,7 @@ def sqlite_ceiling(rows: int, tmp: Path) -> float:
     from nexo.store import bulk
     from nexo.store.engine import make_engine
     from nexo.store.migrate import upgrade
+    from nexo.store.sqlite_writer import GROUP
 
     db = tmp / "ceiling.db"
     engine = make_engine(f"sqlite:///{db}")
@@ -173,32 +175,42 @@ def sqlite_ceiling(rows: int, tmp: Path) -> float:
         "identifiers": [{"scheme": "cl-run", "value": "123456785", "verified": False}],
     }
     data = json.dumps(person)  # fmt: skip
+    k = GROUP  # rows per INSERT, as ingest writes them (multi-row VALUES)
+
+    def insert(sql: str, rows: list[tuple[Any, ...]]) -> int:
+        head, values = sql.split(" VALUES ")
+        whole = len(rows) - len(rows) % k
+        if whole:
+            many = f"{head} VALUES {', '.join([values] * k)}"
+            groups = [[v for r in rows[i : i + k] for v in r] for i in range(0, whole, k)]
+            conn.executemany(many, groups)
+        if whole < len(rows):
+            conn.executemany(sql, rows[whole:])
+        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+        return int(last) - len(rows) + 1
+
     started = time.perf_counter()
     chunk = 10_000
     for start in range(0, rows, chunk):
         ids = [f"P{i:08d}" for i in range(start, min(rows, start + chunk))]
         conn.execute("BEGIN")
-        conn.executemany(
+        first = insert(
             "INSERT INTO source_record (agency, source, source_record_id, entity_type, version, "
             "is_current, content_hash, batch_id, received_at, mapping_version, data) VALUES "
             "('bench', 'p', ?, 'person', 1, 1, ?, 'b', '2026-01-01 00:00:00.000000', '1', ?)",
             [(i, hashlib.sha256(i.encode()).hexdigest(), data) for i in ids],
         )
-        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
-        first = last - len(ids) + 1
-        conn.executemany(
+        first = insert(
             "INSERT INTO person_record (agency, source, record_id, source_record_pk, given_names, "
             "family_name, birth_date, sex, address_line, locality, postcode, region) VALUES "
             "('bench', 'p', ?, ?, 'Ana', 'Rojas', '1990-01-02', 'female', 'Calle 1', 'Temuco', "
             "'4780000', 'RM')",
-            [(i, first + k) for k, i in enumerate(ids)],
+            [(i, first + n) for n, i in enumerate(ids)],
         )
-        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
-        first = last - len(ids) + 1
-        conn.executemany(
+        insert(
             "INSERT INTO person_identifier (person_pk, scheme, value, verified, check_digit_ok) "
             "VALUES (?, 'cl-run', '123456785', 0, 1)",
-            [(first + k,) for k in range(len(ids))],
+            [(first + n,) for n in range(len(ids))],
         )
         conn.execute("COMMIT")
     conn.close()
