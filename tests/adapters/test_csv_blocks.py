@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from nexo.adapters.readers import RawRow, ReadInfo
 from nexo.adapters.readers.csv_blocks import Chunk, PlainBlock, read_blocks, readable
 from nexo.adapters.readers.csv_reader import read_csv
-from nexo.adapters.spec import CsvFormat
+from nexo.adapters.spec import CsvFormat, load_mapping, resolve_mapping
+from nexo.adapters.workers import _chunks_after
 
 HEADER = ["id", "name", "note"]
 
@@ -145,3 +146,14 @@ def test_other_dialects_read_the_same(tmp_path: Path) -> None:
         assert _rows(chunks) == want
         assert any(isinstance(c, PlainBlock) for c in chunks)
     assert want[0].values["name"] == '"Ana"'
+
+
+def test_the_read_ahead_process_takes_blocks_only_where_it_can(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    _plain_file(path, 12)
+    mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "a", "id_scheme": "cl-run"})
+    blocks = list(_chunks_after(mapping, [], path, 2, 5, HEADER))
+    assert [type(c) for c in blocks] == [PlainBlock, PlainBlock]
+    rows = list(_chunks_after(mapping, [], path, 2, 5, None))  # no header known: the reader
+    assert [type(c) for c in rows] == [list, list]
+    assert _rows(blocks) == _rows(rows)
