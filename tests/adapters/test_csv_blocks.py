@@ -55,6 +55,7 @@ def _both(path: Path, fmt: CsvFormat, after: int, size: int) -> tuple[list[RawRo
     after=st.integers(1, 3),
     size=st.integers(1, 4),
     ends=st.booleans(),
+    eol=st.sampled_from([b"\n", b"\r\n"]),
 )
 def test_any_bytes_read_as_read_csv_reads_them(
     tmp_path_factory: pytest.TempPathFactory,
@@ -63,13 +64,14 @@ def test_any_bytes_read_as_read_csv_reads_them(
     after: int,
     size: int,
     ends: bool,
+    eol: bytes,
 ) -> None:
     encoded = [line.encode() for line in ["id,name,note", "P0,first,row", *lines]]
     for at, raw in bad:
         if at + 2 < len(encoded):
             encoded[at + 2] += raw
     path = tmp_path_factory.mktemp("blocks") / "in.csv"
-    path.write_bytes(b"\n".join(encoded) + (b"\n" if ends else b""))
+    path.write_bytes(eol.join(encoded) + (eol if ends else b""))
     want, chunks = _both(path, CsvFormat(type="csv"), after, size)
     assert _rows(chunks) == want
     assert all(len(c) > 0 for c in chunks)
@@ -157,3 +159,13 @@ def test_the_read_ahead_process_takes_blocks_only_where_it_can(tmp_path: Path) -
     rows = list(_chunks_after(mapping, [], path, 2, 5, None))  # no header known: the reader
     assert [type(c) for c in rows] == [list, list]
     assert _rows(blocks) == _rows(rows)
+
+
+def test_crlf_lines_are_read_in_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    _plain_file(path, 9)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    want, chunks = _both(path, CsvFormat(type="csv"), 1, 4)
+    assert [type(c) for c in chunks] == [PlainBlock, PlainBlock]
+    assert _rows(chunks) == want
+    assert want[0].raw == "P2,Ana,\r\n" and want[0].values["note"] == ""

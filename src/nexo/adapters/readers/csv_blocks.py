@@ -4,10 +4,11 @@
 mapping a clean row column-wise (``vector.py``). For a vectorised mapping of a big UTF-8 file,
 the read-ahead process reads the input in blocks of lines instead. A block is *plain* when
 every line in it is exactly one whole row the way ``read_csv`` reads it: no blank line, no
-carriage return or NUL, valid UTF-8, each unquoted line holding as many delimiters as the
-header has columns less one, and each line with a quote character read by Python's ``csv``
-module to the same single row, ending on that line, that Polars reads. A plain block becomes
-one Polars data frame (all text) with the lines kept for the rows that need their raw text.
+NUL, no carriage return but in a CRLF line end, valid UTF-8, each unquoted line holding as
+many delimiters as the header has columns less one, and each line with a quote character read
+by Python's ``csv`` module to the same single row, ending on that line, that Polars reads. A
+plain block becomes one Polars data frame (all text) with the lines kept for the rows that need
+their raw text.
 
 Any other block (a quoted field over several lines, a short row, a bad byte...) is read by
 ``read_csv``'s own parser, from its first line up to the end of the row that ends at or after
@@ -79,7 +80,11 @@ def readable(fmt: CsvFormat, header: list[str] | None) -> bool:
 def _plain(lines: list[bytes], fmt: CsvFormat, header: list[str]) -> pl.DataFrame | None:
     """The block's frame when it is plain (see the module's doc), else ``None``."""
     block = b"".join(lines)
-    if b"\r" in block or b"\x00" in block or block.startswith(codecs.BOM_UTF8):
+    if (
+        b"\x00" in block
+        or block.startswith(codecs.BOM_UTF8)
+        or block.count(b"\r") != block.count(b"\r\n")  # (a CR only in line ends: CRLF)
+    ):
         return None
     quoting = fmt.quoting != "none"
     quote = fmt.quotechar.encode() if quoting else None
@@ -87,7 +92,7 @@ def _plain(lines: list[bytes], fmt: CsvFormat, header: list[str]) -> pl.DataFram
     want = len(header) - 1
     quoted: list[int] = []
     for i, line in enumerate(lines):
-        if line == b"\n":
+        if line in (b"\n", b"\r\n"):
             return None  # a blank line: read_csv skips it
         if quote is not None and quote in line:
             quoted.append(i)
