@@ -5,6 +5,7 @@ after an ingest the same store, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import gc
 import random
 import sys
 from datetime import UTC, datetime
@@ -260,3 +261,16 @@ def test_ingest_leaves_the_same_store(
         assert got[key] == want[key], key
         assert read_ahead[key] == want[key], key
     assert len(got["versions"]) > 2800 and got["quarantine"] and got["findings"]
+
+
+def test_rows_with_problems_leave_no_reference_cycles() -> None:
+    """A column-wise load makes few Python objects, so the cycle collector hardly ever runs:
+    a problem kept with its traceback (a cycle through the frame that caught it) piled up in
+    the read-ahead process, 150 MB over 2,000,000 rows."""
+    mapper = RowMapper(_mapping())
+    rows = _raw_rows(person_rows(400, seed=11))
+    gc.collect()
+    done = map_chunk(mapper, rows, OUT)
+    assert done.quarantine and done.findings  # problems and flags were raised and kept
+    del done
+    assert gc.collect() == 0

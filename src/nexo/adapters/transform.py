@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from nexo.adapters import spec_steps as s
 from nexo.errors import MappingError
@@ -23,6 +23,9 @@ from nexo.model.identifier import SCHEMES, IdentifierScheme, luhn_valid
 
 Value = Any
 Many = Callable[[list[Any], "Problems"], list[Any]]
+
+
+_E = TypeVar("_E", bound=BaseException)
 
 
 class FieldProblem(Exception):
@@ -57,14 +60,22 @@ class Op:
     many: Many | None = None
 
 
+def _kept(e: _E) -> _E:
+    """The exception without its traceback and the exception it replaced: kept, those would
+    tie it to this frame (whose locals hold it) in a reference cycle, freed only by the cycle
+    collector, which a column-wise load hardly ever triggers."""
+    e.__context__ = e.__cause__ = None
+    return e.with_traceback(None)
+
+
 def _guarded(fn: Callable[[Value], Value], v: Value, i: int, acc: Problems) -> Value:
     try:
         return fn(v)
     except FieldProblem as p:
-        acc.bad.setdefault(i, p)
+        acc.bad.setdefault(i, _kept(p))
         return None
     except FieldFlag as f:
-        acc.flags.setdefault(i, []).append(f)
+        acc.flags.setdefault(i, []).append(_kept(f))
         return f.value
 
 
