@@ -443,6 +443,11 @@ class _Ingest:
                 columns=info.columns,
             )
             self.statistics.written(s.connection(), result.written)
+        # a committed chunk's session, statements and cursors are garbage now, some of them in
+        # reference cycles; with bulk_gc's thresholds and a read-ahead process making the rows,
+        # the collector would seldom run here, and on PostgreSQL they held 130 MB per
+        # 1,000,000 rows until it did (young generations only: about 3 ms)
+        gc.collect(1)
 
 
 def ingest(

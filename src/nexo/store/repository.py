@@ -172,7 +172,7 @@ class RecordRepository(RepositoryBase):
         if self.session.get_bind().dialect.name == "sqlite":
             found = self._known_sqlite(agency, source, types, ids)
         else:
-            found = self._known_orm(agency, source, types, ids)
+            found = self._known_postgres(agency, source, types, ids)
         for pk, etype, rid, version, current, digest in found:
             k = known[(etype, rid)]
             k.max_version = max(k.max_version, version)
@@ -197,21 +197,20 @@ class RecordRepository(RepositoryBase):
                 [agency, source, *types, *part],
             )
 
-    def _known_orm(
+    def _known_postgres(
         self, agency: str, source: str, types: list[str], ids: list[str]
     ) -> Iterator[Any]:
-        t = SourceRecordRow
-        for i in range(0, len(ids), IN_CHUNK):
-            yield from self.session.execute(
-                select(
-                    t.id, t.entity_type, t.source_record_id, t.version, t.is_current, t.content_hash
-                ).where(
-                    t.agency == agency,
-                    t.source == source,
-                    t.entity_type.in_(types),
-                    t.source_record_id.in_(ids[i : i + IN_CHUNK]),
-                )
+        """The same query through the driver, the ids as one array: an ORM statement per 500
+        ids cost more, and its compiled parameters (holding the ids) came back in reference
+        cycles that a long load only freed when the cycle collector ran."""
+        with _pg_cursor(self.session) as cur:
+            cur.execute(
+                "SELECT id, entity_type, source_record_id, version, is_current, content_hash "
+                "FROM source_record WHERE agency = %s AND source = %s "
+                "AND entity_type = ANY(%s) AND source_record_id = ANY(%s)",
+                (agency, source, types, ids),
             )
+            yield from cur.fetchall()
 
     def _plan(
         self, agency: str, source: str, received_at: datetime, records: Sequence[NewRecord]
