@@ -200,9 +200,9 @@ class RecordRepository(RepositoryBase):
     def _known_postgres(
         self, agency: str, source: str, types: list[str], ids: list[str]
     ) -> Iterator[Any]:
-        """The same query through the driver, the ids as one array: an ORM statement per 500
-        ids cost more, and its compiled parameters (holding the ids) came back in reference
-        cycles that a long load only freed when the cycle collector ran."""
+        """The same query through the driver, the ids as one array (an ORM statement per 500
+        ids cost more, and left its compiled parameters, holding the ids, in reference
+        cycles)."""
         with _pg_cursor(self.session) as cur:
             cur.execute(
                 "SELECT id, entity_type, source_record_id, version, is_current, content_hash "
