@@ -169,3 +169,13 @@ def test_crlf_lines_are_read_in_blocks(tmp_path: Path) -> None:
     assert [type(c) for c in chunks] == [PlainBlock, PlainBlock]
     assert _rows(chunks) == want
     assert want[0].raw == "P2,Ana,\r\n" and want[0].values["note"] == ""
+
+
+@pytest.mark.parametrize("header", [False, True])
+def test_columns_named_in_the_mapping_read_the_same(tmp_path: Path, header: bool) -> None:
+    path = tmp_path / "in.csv"
+    _plain_file(path, 12)  # (its first line is data when the mapping names the columns)
+    fmt = CsvFormat(type="csv", header=header, columns=["a", "b", "c"])
+    want, chunks = _both(path, fmt, 3, 4)
+    assert _rows(chunks) == want
+    assert want[0].number == 4 and isinstance(chunks[0], PlainBlock)

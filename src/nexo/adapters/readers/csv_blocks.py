@@ -136,7 +136,7 @@ def read_blocks(
 ) -> Iterator[Chunk]:
     """The rows after row ``after`` in chunks of about ``size`` rows: a plain block where it
     is one, else the rows ``read_csv`` reads from the block's lines on."""
-    info = ReadInfo()
+    info = ReadInfo(columns=list(fmt.columns) if fmt.columns else None)  # (as read_csv starts)
     with open_text(path, fmt.encoding) as fh:
         for row in records(iter(fh), fmt, info, path.name):
             if row.number >= after:
