@@ -56,6 +56,15 @@ def _both(path: Path, fmt: CsvFormat, after: int, size: int) -> tuple[list[RawRo
     size=st.integers(1, 4),
     ends=st.booleans(),
     eol=st.sampled_from([b"\n", b"\r\n"]),
+    fmt=st.sampled_from(
+        [
+            CsvFormat(type="csv"),
+            CsvFormat(type="csv", delimiter=";"),
+            CsvFormat(type="csv", quoting="none"),
+            CsvFormat(type="csv", header=False, columns=HEADER),
+            CsvFormat(type="csv", max_record_lines=2),
+        ]
+    ),
 )
 def test_any_bytes_read_as_read_csv_reads_them(
     tmp_path_factory: pytest.TempPathFactory,
@@ -65,6 +74,7 @@ def test_any_bytes_read_as_read_csv_reads_them(
     size: int,
     ends: bool,
     eol: bytes,
+    fmt: CsvFormat,
 ) -> None:
     encoded = [line.encode() for line in ["id,name,note", "P0,first,row", *lines]]
     for at, raw in bad:
@@ -72,7 +82,7 @@ def test_any_bytes_read_as_read_csv_reads_them(
             encoded[at + 2] += raw
     path = tmp_path_factory.mktemp("blocks") / "in.csv"
     path.write_bytes(eol.join(encoded) + (eol if ends else b""))
-    want, chunks = _both(path, CsvFormat(type="csv"), after, size)
+    want, chunks = _both(path, fmt, after, size)
     assert _rows(chunks) == want
     assert all(len(c) > 0 for c in chunks)
     for c in chunks:
@@ -179,3 +189,17 @@ def test_columns_named_in_the_mapping_read_the_same(tmp_path: Path, header: bool
     want, chunks = _both(path, fmt, 3, 4)
     assert _rows(chunks) == want
     assert want[0].number == 4 and isinstance(chunks[0], PlainBlock)
+
+
+def test_an_unbalanced_quote_at_a_block_end_loses_no_line(tmp_path: Path) -> None:
+    """After a quote still open ``max_record_lines`` lines later, the parser gives the lines
+    after its first back: they must be read before blocks resume (hypothesis found this)."""
+    path = tmp_path / "in.csv"
+    _plain_file(path, 12)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("P4,Ana,", 'P4,"open,x'), encoding="utf-8"
+    )
+    want, chunks = _both(path, CsvFormat(type="csv", max_record_lines=2), 1, 3)
+    assert _rows(chunks) == want
+    assert [r.number for r in want] == list(range(2, 13))
+    assert want[2].problem is not None and want[2].problem[0] == "unbalanced_quote"

@@ -164,12 +164,19 @@ def _read_through(
     """``read_csv``'s rows from these lines on, up to the first row that ends at or after
     the last of them (taking further lines from ``raw`` as that row needs)."""
     info = ReadInfo(columns=header)
-    # lines split on "\n" decode as the stream would; a BOM inside the file is text
-    text = (line.decode("utf-8", "nexo-mark") for line in chain(lines, raw))
+    pulled = 0  # lines taken from the input (after a runaway quote, some wait to be parsed)
+
+    def text() -> Iterator[str]:
+        nonlocal pulled
+        for line in chain(lines, raw):
+            pulled += 1
+            # lines split on "\n" decode as the stream would; a BOM inside the file is text
+            yield line.decode("utf-8", "nexo-mark")
+
     out = []
-    for row in records(text, fmt, info, name, number):
+    for row in records(text(), fmt, info, name, number):
         out.append(row)
-        if info.lines >= len(lines):
+        if info.lines >= len(lines) and info.lines == pulled:
             break
     return out
 
