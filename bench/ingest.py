@@ -161,7 +161,7 @@ def sqlite_ceiling(rows: int, tmp: Path) -> float:
     from nexo.store import bulk
     from nexo.store.engine import make_engine
     from nexo.store.migrate import upgrade
-    from nexo.store.sqlite_writer import GROUP
+    from nexo.store.sqlite_writer import insert_many
 
     db = tmp / "ceiling.db"
     engine = make_engine(f"sqlite:///{db}")
@@ -183,19 +183,11 @@ def sqlite_ceiling(rows: int, tmp: Path) -> float:
         "identifiers": [{"scheme": "cl-run", "value": "123456785", "verified": False}],
     }
     data = json.dumps(person)  # fmt: skip
-    k = GROUP  # rows per INSERT, as ingest writes them (multi-row VALUES)
 
     def insert(sql: str, rows: list[tuple[Any, ...]]) -> int:
-        head, values = sql.split(" VALUES ")
-        whole = len(rows) - len(rows) % k
-        if whole:
-            many = f"{head} VALUES {', '.join([values] * k)}"
-            groups = [[v for r in rows[i : i + k] for v in r] for i in range(0, whole, k)]
-            conn.executemany(many, groups)
-        if whole < len(rows):
-            conn.executemany(sql, rows[whole:])
-        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
-        return int(last) - len(rows) + 1
+        """In multi-row groups, as ingest inserts (``insert_many``); the first new id."""
+        head, row = sql.split(" VALUES ")
+        return insert_many(conn, head, row, rows).start
 
     started = time.perf_counter()
     chunk = 10_000

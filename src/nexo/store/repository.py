@@ -307,16 +307,15 @@ class RecordRepository(RepositoryBase):
         }
         ids = batch.record_ids
         dialect = self.session.get_bind().dialect.name
-        if not ids or dialect not in ("sqlite", "postgresql") or len(set(ids)) != len(ids):
-            return self.write(**args, records=batch.records())
-        if dialect == "sqlite":
-            if not self._try_new_persons(args, batch):
-                return self.write(**args, records=batch.records())
-        elif self._known(agency, source, {("person", rid) for rid in ids}):
-            return self.write(**args, records=batch.records())
-        else:
-            self._copy_new_persons(args, batch)
-        return WriteResult(len(ids), 0)
+        if ids and len(set(ids)) == len(ids):
+            if dialect == "sqlite" and self._try_new_persons(args, batch):
+                return WriteResult(len(ids), 0)
+            if dialect == "postgresql" and not self._known(
+                agency, source, {("person", rid) for rid in ids}
+            ):
+                self._copy_new_persons(args, batch)
+                return WriteResult(len(ids), 0)
+        return self.write(**args, records=batch.records())
 
     def _try_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> bool:
         """Insert the batch as new persons, unless one of them is in the store already: then

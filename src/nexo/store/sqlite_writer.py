@@ -52,10 +52,8 @@ class Inserter:
         cols = [*constants, *self.names]
         values = [literal(self._process(t, dialect, c, v)) for c, v in constants.items()]
         values += ["?"] * len(self.names)
-        row = f"({', '.join(values)})"
-        self.sql = f"INSERT INTO {t.name} ({', '.join(cols)}) VALUES {row}"
-        self.group = max(1, min(GROUP, 999 // max(1, len(self.names))))
-        self.group_sql = f"{self.sql}{f', {row}' * (self.group - 1)}"
+        self.head = f"INSERT INTO {t.name} ({', '.join(cols)})"
+        self.row = f"({', '.join(values)})"
         self.procs: list[tuple[int, Processor]] = [
             (i, p)
             for i, name in enumerate(self.names)
@@ -83,19 +81,28 @@ class Inserter:
     def run(self, conn: sqlite3.Connection, rows: Sequence[Sequence[Any]]) -> range:
         """Insert, in order, and return the new rows' ids (consecutive: we hold the write
         lock)."""
-        k = self.group
-        whole = len(rows) - len(rows) % k
-        inserted = 0
-        if whole:
-            flat = chain.from_iterable
-            groups = [list(flat(rows[i : i + k])) for i in range(0, whole, k)]
-            inserted += conn.executemany(self.group_sql, groups).rowcount
-        if whole < len(rows):
-            inserted += conn.executemany(self.sql, rows[whole:]).rowcount
-        if inserted != len(rows):
-            raise RuntimeError(f"{len(rows)} rows given, {inserted} inserted")
-        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
-        return range(last - len(rows) + 1, last + 1)
+        return insert_many(conn, self.head, self.row, rows)
+
+
+def insert_many(
+    conn: sqlite3.Connection, head: str, row: str, rows: Sequence[Sequence[Any]]
+) -> range:
+    """``head VALUES row`` for each of ``rows`` (``row`` has a ``?`` per value), in order, in
+    multi-row groups; the new rows' ids (consecutive: the caller holds the write lock)."""
+    width = len(rows[0]) if rows else 1
+    k = max(1, min(GROUP, 999 // max(1, width)))
+    whole = len(rows) - len(rows) % k
+    inserted = 0
+    if whole:
+        flat = chain.from_iterable
+        groups = [list(flat(rows[i : i + k])) for i in range(0, whole, k)]
+        inserted += conn.executemany(f"{head} VALUES {', '.join([row] * k)}", groups).rowcount
+    if whole < len(rows):
+        inserted += conn.executemany(f"{head} VALUES {row}", rows[whole:]).rowcount
+    if inserted != len(rows):
+        raise RuntimeError(f"{len(rows)} rows given, {inserted} inserted")
+    (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+    return range(last - len(rows) + 1, last + 1)
 
 
 iso_date: Processor = date.isoformat

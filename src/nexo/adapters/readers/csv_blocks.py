@@ -28,8 +28,8 @@ from typing import BinaryIO
 
 import polars as pl
 
-from nexo.adapters.readers.base import RawRow, ReadInfo, open_text
-from nexo.adapters.readers.csv_reader import dialect, records
+from nexo.adapters.readers.base import RawRow, ReadInfo
+from nexo.adapters.readers.csv_reader import dialect, read_csv, records
 from nexo.adapters.spec import CsvFormat
 
 
@@ -136,12 +136,11 @@ def read_blocks(
 ) -> Iterator[Chunk]:
     """The rows after row ``after`` in chunks of about ``size`` rows: a plain block where it
     is one, else the rows ``read_csv`` reads from the block's lines on."""
-    info = ReadInfo(columns=list(fmt.columns) if fmt.columns else None)  # (as read_csv starts)
-    with open_text(path, fmt.encoding) as fh:
-        for row in records(iter(fh), fmt, info, path.name):
-            if row.number >= after:
-                break
-        skip = info.lines
+    info = ReadInfo()
+    for row in read_csv(path, fmt, [], info):  # (left, the reader is freed and closes the file)
+        if row.number >= after:
+            break
+    skip = info.lines  # (the lines of the header and of rows 1 to ``after``)
     number = after
     with path.open("rb") as raw:
         for _ in islice(raw, skip):
