@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -11,6 +12,7 @@ from nexo.model import EntityType, Identifier, IdentifierScheme, Person, Sex
 from nexo.store.engine import transaction
 from nexo.store.migrate import current_revision, downgrade, head_revision, upgrade
 from nexo.store.repository import NewRecord, PersonBatch, RecordRepository
+from nexo.store.staging import stage
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow, SourceRecordRow
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -123,7 +125,9 @@ def test_time_stamps_come_back_in_utc(factory: sessionmaker[Session]) -> None:
         assert received == T0 and received.tzinfo is not None
 
 
-def _write_batch(factory: sessionmaker[Session], at: datetime, *records: NewRecord) -> int:
+def _write_batch(
+    factory: sessionmaker[Session], at: datetime, *records: NewRecord, staged: bool = False
+) -> int:
     batch = PersonBatch()
     for r in records:
         batch.append(r)
@@ -136,22 +140,24 @@ def _write_batch(factory: sessionmaker[Session], at: datetime, *records: NewReco
                 batch_id="b",
                 mapping_version="1",
                 received_at=at,
-                batch=batch,
+                batch=stage(batch) if staged else batch,
             )
             .written
         )
 
 
+@pytest.mark.parametrize("staged", [False, True], ids=["batch", "staged"])
 def test_a_person_batch_with_one_known_record_is_written_as_versions(
-    factory: sessionmaker[Session],
+    factory: sessionmaker[Session], staged: bool
 ) -> None:
     """A batch of new persons is inserted straight; when a record of it is known (here the
     last, after new ones were inserted), nothing of that attempt stays and the batch is
-    written record by record: new versions, no duplicate."""
-    assert _write_batch(factory, T0, *(NewRecord.of(PERSON, f"B{i}", _person()) for i in (1, 2)))
+    written record by record: new versions, no duplicate. The same for a staged batch."""
+    first = (NewRecord.of(PERSON, f"B{i}", _person()) for i in (1, 2))
+    assert _write_batch(factory, T0, *first, staged=staged) == 2
     later = [NewRecord.of(PERSON, f"B{i}", _person(family="Soto")) for i in (3, 4, 5, 2)]
-    assert _write_batch(factory, T1, *later) == 4
-    assert _write_batch(factory, T1, *later) == 0  # the same again: nothing new
+    assert _write_batch(factory, T1, *later, staged=staged) == 4
+    assert _write_batch(factory, T1, *later, staged=staged) == 0  # the same again: nothing new
     with transaction(factory) as s:
         versions = s.execute(
             select(SourceRecordRow.source_record_id, SourceRecordRow.version).order_by(

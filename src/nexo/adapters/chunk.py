@@ -15,6 +15,7 @@ from nexo.adapters.readers import RawRow
 from nexo.adapters.readers.base import store_safe
 from nexo.adapters.readers.csv_blocks import PlainBlock
 from nexo.store.repository import NewRecord, PersonBatch
+from nexo.store.staging import StagedPersons
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +36,9 @@ class MappedChunk:
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     ok_rows: int = 0
-    #: with a vectorised mapping, the records (``records`` is then empty)
-    batch: PersonBatch | None = None
+    #: with a vectorised mapping, the records (``records`` is then empty); staged by the
+    #: read-ahead process for a SQLite store (``store/staging.py``)
+    batch: PersonBatch | StagedPersons | None = None
 
 
 def quarantine_row(

@@ -359,7 +359,11 @@ class _Ingest:
             last = first[-1].number
             assert isinstance(location, Path)
             # (started first: it starts up while this process writes the first chunk)
-            ahead = ReadAhead(self.mapping, location, last, self.chunk_rows, context, info.columns)
+            with self.factory() as s:
+                sqlite = s.get_bind().dialect.name == "sqlite"  # (batches are staged for it)
+            ahead = ReadAhead(
+                self.mapping, location, last, self.chunk_rows, context, info.columns, sqlite
+            )
             try:
                 mapped = map_chunk(self.mapper, first, context)
                 self._commit(report, mapped, len(first), last, info, now)

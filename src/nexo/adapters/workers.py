@@ -34,7 +34,7 @@ from nexo.adapters.readers.csv_blocks import Chunk, PlainBlock, read_blocks, rea
 from nexo.adapters.spec import CsvFormat, Mapping
 from nexo.errors import NexoError
 from nexo.model import EntityType
-from nexo.store.repository import NewRecord
+from nexo.store.repository import NewRecord, PersonBatch
 
 IN_FLIGHT = 1  # a chunk per worker: a second one would block on the pipe (deadlock)
 
@@ -147,20 +147,26 @@ def _read_ahead(  # pragma: no cover - runs in the child
     chunk_rows: int,
     out: ChunkOut,
     header: list[str] | None,
+    stage: bool,
 ) -> None:
-    """The read-ahead process: read the input after row ``after``, map it, send the chunks."""
+    """The read-ahead process: read the input after row ``after``, map it, send the chunks
+    (with ``stage``, their person batches staged: ``store/staging.py``)."""
     import gc
 
     from nexo.adapters.mapper import RowMapper
+    from nexo.store.staging import stage as staged
 
     gc.set_threshold(50_000, 10, 10)
     try:
         mapper = RowMapper(mapping)
         for chunk in _chunks_after(mapping, mapper.columns, path, after, chunk_rows, header):
             if isinstance(chunk, PlainBlock):
-                conn.send(("ok", len(chunk), chunk.last, map_block(mapper, chunk, out)))
+                mapped, last = map_block(mapper, chunk, out), chunk.last
             else:
-                conn.send(("ok", len(chunk), chunk[-1].number, map_chunk(mapper, chunk, out)))
+                mapped, last = map_chunk(mapper, chunk, out), chunk[-1].number
+            if stage and isinstance(mapped.batch, PersonBatch):
+                mapped.batch = staged(mapped.batch)
+            conn.send(("ok", len(chunk), last, mapped))
         conn.send(("end", 0, 0, None))
     except (BrokenPipeError, EOFError, OSError):
         return  # the parent is gone
@@ -211,6 +217,8 @@ class ReadAhead:
     the input itself from the row after ``after`` and sends mapped chunks, in input order; this
     process commits them as before. Only the pipe links them: the child blocks when a chunk is
     not taken yet (memory stays bounded) and exits when this process is gone, even by SIGKILL.
+    With ``stage`` (for a SQLite store) it also stages each person batch (``store/staging.py``),
+    so that what SQLite costs per value is spent in the child.
     """
 
     def __init__(
@@ -221,13 +229,14 @@ class ReadAhead:
         chunk_rows: int,
         out: ChunkOut,
         header: list[str] | None = None,
+        stage: bool = False,
     ) -> None:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=False)
         _widen(self.conn)
         self.proc = ctx.Process(
             target=_read_ahead,
-            args=(child, mapping, path, after, chunk_rows, out, header),
+            args=(child, mapping, path, after, chunk_rows, out, header, stage),
             daemon=True,
         )
         self.proc.start()

@@ -6,18 +6,22 @@ import hashlib
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from nexo.model import ENTITY_MODELS, CanonicalModel, EntityType
 from nexo.store import projection
 from nexo.store.sqlite_writer import Inserter, check_ids, driver_connection, iso_date
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow, SourceRecordRow
+
+if TYPE_CHECKING:
+    from nexo.store.staging import StagedPersons
 
 IN_CHUNK = 500  # ids per IN (...) list
 SQLITE_IN_CHUNK = 900  # (SQLite before 3.32 allows 999 parameters per statement)
@@ -293,11 +297,12 @@ class RecordRepository(RepositoryBase):
         batch_id: str,
         mapping_version: str | None,
         received_at: datetime,
-        batch: PersonBatch,
+        batch: PersonBatch | StagedPersons,
     ) -> WriteResult:
         """``write`` for a batch of persons: when every record is new to the store and appears
         once, straight from the batch's columns (the same rows, the same order): prepared
-        statements on SQLite, COPY on PostgreSQL."""
+        statements on SQLite (or, for a staged batch, ``INSERT ... SELECT`` from its image),
+        COPY on PostgreSQL."""
         args: dict[str, Any] = {
             "agency": agency,
             "source": source,
@@ -305,10 +310,21 @@ class RecordRepository(RepositoryBase):
             "mapping_version": mapping_version,
             "received_at": received_at,
         }
-        ids = batch.record_ids
+        from nexo.store.staging import StagedPersons  # (it builds on this module)
+
         dialect = self.session.get_bind().dialect.name
+        if isinstance(batch, StagedPersons):
+            staged = batch
+            if staged.size and staged.unique and dialect == "sqlite":
+                if self._optimistic(lambda: self._insert_staged(args, staged)):
+                    return WriteResult(staged.size, 0)
+                return self.write(**args, records=staged.load().records())  # one is known
+            batch = staged.load()
+        ids = batch.record_ids
         if ids and len(set(ids)) == len(ids):
-            if dialect == "sqlite" and self._try_new_persons(args, batch):
+            if dialect == "sqlite" and self._optimistic(
+                lambda: self._insert_new_persons(args, batch)
+            ):
                 return WriteResult(len(ids), 0)
             if dialect == "postgresql" and not self._known(
                 agency, source, {("person", rid) for rid in ids}
@@ -317,17 +333,18 @@ class RecordRepository(RepositoryBase):
                 return WriteResult(len(ids), 0)
         return self.write(**args, records=batch.records())
 
-    def _try_new_persons(self, common: dict[str, Any], batch: PersonBatch) -> bool:
-        """Insert the batch as new persons, unless one of them is in the store already: then
-        insert nothing and say so. (The unique version key finds that out while inserting:
-        version 1 of a record the store has is a duplicate. Looking the records up first
-        cost more than the insert that fails on the first known one, when one is known.)"""
+    def _optimistic(self, insert: Callable[[], None]) -> bool:
+        """Insert a batch as new persons (``insert``), unless one of them is in the store
+        already: then insert nothing and say so. (The unique version key finds that out while
+        inserting: version 1 of a record the store has is a duplicate. Looking the records up
+        first cost more than the insert that fails on the first known one, when one is known.)
+        """
         conn = driver_connection(self.session.connection().connection)
         if not conn.in_transaction:
             conn.execute("BEGIN")  # (else releasing the savepoint would commit)
         conn.execute("SAVEPOINT nexo_new_persons")
         try:
-            self._insert_new_persons(common, batch)
+            insert()
         except sqlite3.IntegrityError as e:
             conn.execute("ROLLBACK TO nexo_new_persons")
             conn.execute("RELEASE nexo_new_persons")
@@ -383,7 +400,29 @@ class RecordRepository(RepositoryBase):
         """What ``_write_sqlite`` does for new records that each appear once (version 1,
         current, nothing superseded, no projection to replace)."""
         conn = driver_connection(self.session.connection().connection)
-        dialect = self.session.get_bind().dialect
+        versions, persons, identifiers = self._new_person_inserters(
+            self.session.get_bind().dialect, common
+        )
+        rows = list(zip(batch.record_ids, batch.hashes, batch.texts, strict=True))
+        pks = versions.run(conn, rows)
+        check_ids(conn, "source_record", pks, ("content_hash", batch.hashes[0]))
+        prows = list(zip(batch.record_ids, pks, *batch.columns, strict=True))
+        person_pks = persons.run(conn, prows)
+        check_ids(conn, "person_record", person_pks, ("record_id", batch.record_ids[0]))
+        idents = [
+            (pk, *ident)
+            for pk, idents in zip(person_pks, batch.identifiers, strict=True)
+            for ident in idents
+        ]
+        if idents:
+            identifiers.run(conn, idents)
+
+    @staticmethod
+    def _new_person_inserters(
+        dialect: Dialect, common: dict[str, Any]
+    ) -> tuple[Inserter, Inserter, Inserter]:
+        """The inserts of new persons' versions, projections and identifiers (the batch
+        holds the birth date as ISO text: the one conversion the projection needs)."""
         constants = common | {
             "entity_type": EntityType.PERSON.value,
             "version": 1,
@@ -394,30 +433,46 @@ class RecordRepository(RepositoryBase):
         versions = Inserter(
             SourceRecordRow, dialect, constants, ["source_record_id", "content_hash", "data"]
         )
-        rows = list(zip(batch.record_ids, batch.hashes, batch.texts, strict=True))
-        pks = versions.run(conn, rows)
-        check_ids(conn, "source_record", pks, ("content_hash", batch.hashes[0]))
-        names = ["record_id", "source_record_pk", *PERSON_COLUMNS]
         persons = Inserter(
             PersonRecordRow,
             dialect,
             {"agency": common["agency"], "source": common["source"], "source_updated_on": None},
-            names,
+            ["record_id", "source_record_pk", *PERSON_COLUMNS],
         )
         if [i for i, _ in persons.procs] != [2 + _BIRTH] or persons.procs[0][1] is not iso_date:
             raise RuntimeError("person_record: a column needs a conversion the batch lacks")
-        prows = list(zip(batch.record_ids, pks, *batch.columns, strict=True))
-        person_pks = persons.run(conn, prows)
-        check_ids(conn, "person_record", person_pks, ("record_id", batch.record_ids[0]))
-        idents = [
-            (pk, *ident)
-            for pk, idents in zip(person_pks, batch.identifiers, strict=True)
-            for ident in idents
-        ]
-        if idents:
-            Inserter(PersonIdentifierRow, dialect, {}, ["person_pk", *_IDENT_KEYS]).run(
-                conn, idents
-            )
+        identifiers = Inserter(PersonIdentifierRow, dialect, {}, ["person_pk", *_IDENT_KEYS])
+        return versions, persons, identifiers
+
+    def _insert_staged(self, common: dict[str, Any], staged: StagedPersons) -> None:
+        """``_insert_new_persons`` for a staged batch: SQLite copies the rows from the image
+        (attached as ``staging.SCHEMA``) without a Python object per value."""
+        from nexo.store import staging
+
+        conn = driver_connection(self.session.connection().connection)
+        dialect = self.session.get_bind().dialect
+        attached = {row[1] for row in conn.execute("PRAGMA database_list")}
+        if staging.SCHEMA not in attached:
+            conn.execute(f"ATTACH ':memory:' AS {staging.SCHEMA}")
+        conn.deserialize(staged.image, name=staging.SCHEMA)
+        person, identifier = f"{staging.SCHEMA}.person", f"{staging.SCHEMA}.identifier"
+        versions, persons, identifiers = self._new_person_inserters(dialect, common)
+        pks = versions.run_select(conn, ["record_id", "content_hash", "data"], person, "pos")
+        if len(pks) != staged.size:
+            raise RuntimeError(f"{staged.size} persons staged, {len(pks)} read")
+        check_ids(conn, "source_record", pks, ("content_hash", staged.first_hash))
+        person_pks = persons.run_select(
+            conn, ["record_id", f"{pks.start - 1} + pos", *PERSON_COLUMNS], person, "pos"
+        )
+        check_ids(conn, "person_record", person_pks, ("source_record_pk", pks.start))
+        added = identifiers.run_select(
+            conn,
+            [f"{person_pks.start - 1} + pos", *_IDENT_KEYS],
+            identifier,
+            "rowid",
+        )
+        if len(added) != staged.identifiers:
+            raise RuntimeError(f"{staged.identifiers} identifiers staged, {len(added)} read")
 
     def _write_postgres(self, plan: _Plan, common: dict[str, Any]) -> None:
         """The plan through the driver: updates and deletes as statements, every new row with

@@ -50,10 +50,9 @@ class Inserter:
         t: Table = table.__table__  # type: ignore[assignment]
         self.names = list(names)
         cols = [*constants, *self.names]
-        values = [literal(self._process(t, dialect, c, v)) for c, v in constants.items()]
-        values += ["?"] * len(self.names)
+        self.literals = [literal(self._process(t, dialect, c, v)) for c, v in constants.items()]
         self.head = f"INSERT INTO {t.name} ({', '.join(cols)})"
-        self.row = f"({', '.join(values)})"
+        self.row = f"({', '.join([*self.literals, *['?'] * len(self.names)])})"
         self.procs: list[tuple[int, Processor]] = [
             (i, p)
             for i, name in enumerate(self.names)
@@ -82,6 +81,21 @@ class Inserter:
         """Insert, in order, and return the new rows' ids (consecutive: we hold the write
         lock)."""
         return insert_many(conn, self.head, self.row, rows)
+
+    def run_select(
+        self, conn: sqlite3.Connection, expressions: Sequence[str], source: str, order: str
+    ) -> range:
+        """Insert the rows of ``SELECT expressions FROM source ORDER BY order`` (an expression
+        per column of ``names``, values as the driver would be given them), in that order, and
+        return the new rows' ids (consecutive: we hold the write lock)."""
+        if len(expressions) != len(self.names):
+            raise ValueError(f"{len(self.names)} expressions needed, {len(expressions)} given")
+        select = ", ".join([*self.literals, *expressions])
+        inserted = conn.execute(
+            f"{self.head} SELECT {select} FROM {source} ORDER BY {order}"
+        ).rowcount
+        (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+        return range(last - inserted + 1, last + 1)
 
 
 def insert_many(
