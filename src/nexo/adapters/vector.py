@@ -224,7 +224,8 @@ class PersonVector:
             )
         try:
             first, second, last = self.stages
-            out = frame.with_columns(first).with_columns(second).select(last)
+            # (lazily: Polars then computes the subexpressions the stages share once)
+            out = frame.lazy().with_columns(first).with_columns(second).select(last).collect()
         except Exception:  # noqa: BLE001 - whatever Polars cannot compute: row-wise
             return [False] * frame.height, PersonBatch()
         mask = out["bad"].not_().fill_null(False)

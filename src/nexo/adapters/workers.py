@@ -16,6 +16,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing as mp
+import queue
+import shutil
+import tempfile
+import threading
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -37,6 +41,7 @@ from nexo.model import EntityType
 from nexo.store.repository import NewRecord, PersonBatch
 
 IN_FLIGHT = 1  # a chunk per worker: a second one would block on the pipe (deadlock)
+AHEAD = 1  # chunks the read-ahead process's receiving thread holds besides the one it reads
 
 
 class WorkerFailed(NexoError):
@@ -147,10 +152,10 @@ def _read_ahead(  # pragma: no cover - runs in the child
     chunk_rows: int,
     out: ChunkOut,
     header: list[str] | None,
-    stage: bool,
+    stage: Path | None,
 ) -> None:
     """The read-ahead process: read the input after row ``after``, map it, send the chunks
-    (with ``stage``, their person batches staged: ``store/staging.py``)."""
+    (with ``stage``, a folder, their person batches staged: ``store/staging.py``)."""
     import gc
 
     from nexo.adapters.mapper import RowMapper
@@ -164,8 +169,8 @@ def _read_ahead(  # pragma: no cover - runs in the child
                 mapped, last = map_block(mapper, chunk, out), chunk.last
             else:
                 mapped, last = map_chunk(mapper, chunk, out), chunk[-1].number
-            if stage and isinstance(mapped.batch, PersonBatch):
-                mapped.batch = staged(mapped.batch)
+            if stage is not None and isinstance(mapped.batch, PersonBatch):
+                mapped.batch = staged(mapped.batch, stage)
             conn.send(("ok", len(chunk), last, mapped))
         conn.send(("end", 0, 0, None))
     except (BrokenPipeError, EOFError, OSError):
@@ -234,26 +239,42 @@ class ReadAhead:
         ctx = mp.get_context("spawn")
         self.conn, child = ctx.Pipe(duplex=False)
         _widen(self.conn)
+        # (the child stages each batch in a file of this folder; ``close`` removes it)
+        self.folder = Path(tempfile.mkdtemp(prefix="nexo-read-ahead-")) if stage else None
         self.proc = ctx.Process(
             target=_read_ahead,
-            args=(child, mapping, path, after, chunk_rows, out, header, stage),
+            args=(child, mapping, path, after, chunk_rows, out, header, self.folder),
             daemon=True,
         )
         self.proc.start()
         child.close()  # only the child holds its end: it sees a broken pipe if we die
+        # a thread takes the next chunk off the pipe while this one commits (else the child,
+        # its chunk larger than the pipe, waits for the commit to end before it maps on)
+        self.received: queue.Queue[tuple[str, int, int, Any]] = queue.Queue(maxsize=AHEAD)
+        self.receiver = threading.Thread(target=self._receive, daemon=True)
+        self.receiver.start()
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                message = ("stopped", 0, 0, None)
+            self.received.put(message)
+            if message[0] != "ok":
+                return
 
     def __iter__(self) -> Iterator[tuple[int, int, MappedChunk]]:
         """(rows, last row number, mapped chunk) for each chunk."""
         while True:
-            try:
-                status, rows, last, payload = self.conn.recv()
-            except (EOFError, OSError):
+            status, rows, last, payload = self.received.get()
+            if status == "stopped":
                 self.proc.join(timeout=5)
                 raise WorkerFailed(
                     f"the read-ahead process stopped (exit code {self.proc.exitcode})",
                     hint="a program that starts an ingest must guard its main module with "
                     'if __name__ == "__main__"; or read in one process: NEXO_INGEST__WORKERS=0',
-                ) from None
+                )
             if status == "end":
                 return
             if status != "ok":
@@ -261,11 +282,18 @@ class ReadAhead:
             yield rows, last, payload
 
     def close(self) -> None:
+        if self.receiver.is_alive():  # stopped early: the child's end of the pipe stops it
+            self.proc.terminate()
+        while self.receiver.is_alive():
+            with contextlib.suppress(queue.Empty):
+                self.received.get(timeout=0.05)  # (it may wait for room to say so)
         self.conn.close()
         self.proc.join(timeout=5)
         if self.proc.is_alive():
             self.proc.terminate()
             self.proc.join(timeout=5)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class MapperPool:

@@ -1,0 +1,67 @@
+"""The read-ahead process (``workers.ReadAhead``): chunks in order, staged for SQLite, and an
+early close that stops it without leaving a staged file behind."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from nexo.adapters.chunk import ChunkOut
+from nexo.adapters.spec import load_mapping, resolve_mapping
+from nexo.adapters.workers import ReadAhead
+from nexo.store.repository import PersonBatch
+from nexo.store.staging import StagedPersons
+
+HEADER = ["record_id", "given_name", "family_name", "birth_date", "sex", "national_id"]
+OUT = ChunkOut("b", "a", "s", "in.csv", "0" * 64, datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def _input(path: Path, rows: int) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        f.write(",".join(HEADER) + "\n")
+        for i in range(1, rows + 1):
+            day = "1990-02-30" if i % 10 == 0 else "1990-02-03"  # every tenth quarantined
+            f.write(f"P{i},Ana,Rojas,{day},f,12345678-5\n")
+
+
+@pytest.mark.parametrize("stage", [False, True], ids=["pickled", "staged"])
+def test_chunks_arrive_in_order_and_staged_for_sqlite(tmp_path: Path, stage: bool) -> None:
+    path = tmp_path / "in.csv"
+    _input(path, 45)
+    mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "a", "id_scheme": "cl-run"})
+    ahead = ReadAhead(mapping, path, 5, 10, OUT, HEADER, stage)
+    try:
+        chunks = list(ahead)
+    finally:
+        ahead.close()
+    assert [(n, last) for n, last, _ in chunks] == [(10, 15), (10, 25), (10, 35), (10, 45)]
+    batches = [mapped.batch for _, _, mapped in chunks]
+    assert all(isinstance(b, StagedPersons if stage else PersonBatch) for b in batches)
+    loaded = [b.load() if isinstance(b, StagedPersons) else b for b in batches]
+    ids = [rid for b in loaded if b is not None for rid in b.record_ids]
+    assert ids == [f"P{i}" for i in range(6, 46) if i % 10]
+    quarantined = [q["row_number"] for _, _, mapped in chunks for q in mapped.quarantine]
+    assert quarantined == [10, 20, 30, 40]
+    assert not ahead.proc.is_alive()
+
+
+def test_an_early_close_stops_the_process_and_removes_its_staged_files(tmp_path: Path) -> None:
+    """The ingest stops after one chunk (as when a commit fails): the read-ahead process,
+    blocked on a full pipe or staging the next chunk, ends, and its folder of staged files
+    is removed."""
+    path = tmp_path / "in.csv"
+    _input(path, 20_000)
+    mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "a", "id_scheme": "cl-run"})
+    ahead = ReadAhead(mapping, path, 0, 1_000, OUT, HEADER, True)
+    assert ahead.folder is not None and ahead.folder.is_dir()
+    first = next(iter(ahead))
+    assert first[0] == 1_000
+    time.sleep(0.5)  # (it reads, maps and stages on meanwhile)
+    started = time.monotonic()
+    ahead.close()
+    assert time.monotonic() - started < 5
+    assert not ahead.proc.is_alive() and not ahead.receiver.is_alive()
+    assert not ahead.folder.exists()
