@@ -110,6 +110,7 @@ def child_ingest(csv_path: str, db: str, workers: str) -> None:
         "peak_rss_mb_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_rss_mb_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "cpu_s_main": time.process_time(),
+        "cpu_s_other": sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]),
     }
     if schema:
         engine.dispose()
@@ -260,7 +261,8 @@ def main() -> None:
                 f"  DuckDB read_csv:        {duck:.2f} s = {rows / duck:,.0f} rows/s; "
                 f"ingest/DuckDB time ratio {result['seconds'] / duck:,.1f}\n"
                 f"  peak memory: main {result['peak_rss_mb_main']:,.0f} MB, largest other process "
-                f"{result['peak_rss_mb_worker']:,.0f} MB; main CPU {result['cpu_s_main']:.1f} s\n"
+                f"{result['peak_rss_mb_worker']:,.0f} MB; CPU: main {result['cpu_s_main']:.1f} s, "
+                f"other processes {result['cpu_s_other']:.1f} s\n"
                 f"  load average: {os.getloadavg()}"
             )
             peaks[rows] = (result["peak_rss_mb_main"], result["peak_rss_mb_worker"])
