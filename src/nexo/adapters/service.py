@@ -34,7 +34,7 @@ from nexo.adapters.workers import MapperPool, ReadAhead
 from nexo.config import get_settings
 from nexo.errors import MappingError, UsageError
 from nexo.logging import get_logger, log_context
-from nexo.store import bulk
+from nexo.store import bulk, staging
 from nexo.store.engine import transaction
 from nexo.store.projection import TABLES
 from nexo.store.repository import RecordRepository
@@ -359,8 +359,8 @@ class _Ingest:
             last = first[-1].number
             assert isinstance(location, Path)
             # (started first: it starts up while this process writes the first chunk)
-            with self.factory() as s:
-                sqlite = s.get_bind().dialect.name == "sqlite"  # (batches are staged for it)
+            with self.factory() as s:  # (batches are staged for SQLite, where it can)
+                sqlite = s.get_bind().dialect.name == "sqlite" and staging.available()
             ahead = ReadAhead(
                 self.mapping, location, last, self.chunk_rows, context, info.columns, sqlite
             )

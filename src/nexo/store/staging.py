@@ -44,6 +44,12 @@ _IDENTIFIER = (
 )
 
 
+def available() -> bool:
+    """Whether this Python's SQLite can open an image (``deserialize``: SQLite 3.36 and up,
+    unless built without it)."""
+    return hasattr(sqlite3.Connection, "deserialize")
+
+
 @dataclass(frozen=True, slots=True)
 class StagedPersons:
     """A ``PersonBatch`` as a SQLite database image (see the module's doc)."""
