@@ -46,7 +46,8 @@ class IngestSettings(BaseModel):
         ge=0,
         description="Processes that map rows; 0 maps in the ingest process; unset: one per "
         "core (at most 4) for inputs of 16 MB or more. A vectorised mapping (the built-in "
-        "person-csv) uses one process that reads and maps ahead instead.",
+        "person-csv) uses processes that each read the input and map every n-th chunk ahead "
+        "instead: this many, or unset one per core (at most 2).",
     )
     defer_indexes: Literal["auto", "always", "never"] = Field(
         default="auto",

@@ -3,6 +3,7 @@ early close that stops it without leaving a staged file behind."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from nexo.adapters.chunk import ChunkOut
+from nexo.adapters.service import AUTO_READERS, read_ahead_processes
 from nexo.adapters.spec import load_mapping, resolve_mapping
 from nexo.adapters.workers import ReadAhead
 from nexo.store.repository import PersonBatch
@@ -27,12 +29,18 @@ def _input(path: Path, rows: int) -> None:
             f.write(f"P{i},Ana,Rojas,{day},f,12345678-5\n")
 
 
-@pytest.mark.parametrize("stage", [False, True], ids=["pickled", "staged"])
-def test_chunks_arrive_in_order_and_staged_for_sqlite(tmp_path: Path, stage: bool) -> None:
+@pytest.mark.parametrize(
+    ("stage", "readers"), [(False, 1), (True, 1), (True, 2), (False, 3)], ids=str
+)
+def test_chunks_arrive_in_order_and_staged_for_sqlite(
+    tmp_path: Path, stage: bool, readers: int
+) -> None:
+    """With one read-ahead process or several taking turns (four chunks: the second of two
+    processes maps two of them, the third of three one)."""
     path = tmp_path / "in.csv"
     _input(path, 45)
     mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "a", "id_scheme": "cl-run"})
-    ahead = ReadAhead(mapping, path, 5, 10, OUT, HEADER, stage)
+    ahead = ReadAhead(mapping, path, 5, 10, OUT, HEADER, stage, readers)
     try:
         chunks = list(ahead)
     finally:
@@ -45,7 +53,7 @@ def test_chunks_arrive_in_order_and_staged_for_sqlite(tmp_path: Path, stage: boo
     assert ids == [f"P{i}" for i in range(6, 46) if i % 10]
     quarantined = [q["row_number"] for _, _, mapped in chunks for q in mapped.quarantine]
     assert quarantined == [10, 20, 30, 40]
-    assert not ahead.proc.is_alive()
+    assert not any(r.proc.is_alive() for r in ahead.readers)
 
 
 def test_an_early_close_stops_the_process_and_removes_its_staged_files(tmp_path: Path) -> None:
@@ -55,7 +63,7 @@ def test_an_early_close_stops_the_process_and_removes_its_staged_files(tmp_path:
     path = tmp_path / "in.csv"
     _input(path, 20_000)
     mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "a", "id_scheme": "cl-run"})
-    ahead = ReadAhead(mapping, path, 0, 1_000, OUT, HEADER, True)
+    ahead = ReadAhead(mapping, path, 0, 1_000, OUT, HEADER, True, readers=2)
     assert ahead.folder is not None and ahead.folder.is_dir()
     first = next(iter(ahead))
     assert first[0] == 1_000
@@ -63,5 +71,15 @@ def test_an_early_close_stops_the_process_and_removes_its_staged_files(tmp_path:
     started = time.monotonic()
     ahead.close()
     assert time.monotonic() - started < 5
-    assert not ahead.proc.is_alive() and not ahead.receiver.is_alive()
+    assert not any(r.proc.is_alive() or r.receiver.is_alive() for r in ahead.readers)
     assert not ahead.folder.exists()
+
+
+def test_read_ahead_processes_are_as_configured_else_one_per_core_at_most_two(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert read_ahead_processes(3) == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: {0}, raising=False)
+    assert read_ahead_processes(None) == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(8)), raising=False)
+    assert read_ahead_processes(None) == AUTO_READERS == 2

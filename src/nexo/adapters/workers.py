@@ -153,9 +153,11 @@ def _read_ahead(  # pragma: no cover - runs in the child
     out: ChunkOut,
     header: list[str] | None,
     stage: Path | None,
+    part: tuple[int, int],
 ) -> None:
-    """The read-ahead process: read the input after row ``after``, map it, send the chunks
-    (with ``stage``, a folder, their person batches staged: ``store/staging.py``)."""
+    """A read-ahead process: read the input after row ``after``, map its part of the chunks
+    (``part``: (i, n), chunks i, i + n, i + 2n...), send them (with ``stage``, a folder, their
+    person batches staged: ``store/staging.py``)."""
     import gc
 
     from nexo.adapters.mapper import RowMapper
@@ -164,7 +166,11 @@ def _read_ahead(  # pragma: no cover - runs in the child
     gc.set_threshold(50_000, 10, 10)
     try:
         mapper = RowMapper(mapping)
-        for chunk in _chunks_after(mapping, mapper.columns, path, after, chunk_rows, header):
+        mine, every = part
+        chunks = _chunks_after(mapping, mapper.columns, path, after, chunk_rows, header)
+        for k, chunk in enumerate(chunks):
+            if k % every != mine:
+                continue  # (another process maps it; this one reads it to find the next)
             if isinstance(chunk, PlainBlock):
                 mapped, last = map_block(mapper, chunk, out), chunk.last
             else:
@@ -214,42 +220,17 @@ def _widen(conn: Connection) -> None:
             fcntl.fcntl(conn.fileno(), setsize, PIPE_BYTES)
 
 
-class ReadAhead:
-    """A process that reads and maps the rest of an input while this one writes.
+class _Reader:
+    """One read-ahead process, its pipe, and the thread that takes chunks off the pipe while
+    the ingest commits (else the child, its chunk larger than the pipe, would wait for the
+    commit to end before it maps on)."""
 
-    For a vectorised mapping (``vector.py``) mapping costs less than sending rows to mapping
-    workers; what this process then spends most on is writing. The read-ahead process reads
-    the input itself from the row after ``after`` and sends mapped chunks, in input order; this
-    process commits them as before. Only the pipe links them: the child blocks when a chunk is
-    not taken yet (memory stays bounded) and exits when this process is gone, even by SIGKILL.
-    With ``stage`` (for a SQLite store) it also stages each person batch (``store/staging.py``),
-    so that what SQLite costs per value is spent in the child.
-    """
-
-    def __init__(
-        self,
-        mapping: Mapping,
-        path: Path,
-        after: int,
-        chunk_rows: int,
-        out: ChunkOut,
-        header: list[str] | None = None,
-        stage: bool = False,
-    ) -> None:
-        ctx = mp.get_context("spawn")
+    def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
         self.conn, child = ctx.Pipe(duplex=False)
         _widen(self.conn)
-        # (the child stages each batch in a file of this folder; ``close`` removes it)
-        self.folder = Path(tempfile.mkdtemp(prefix="nexo-read-ahead-")) if stage else None
-        self.proc = ctx.Process(
-            target=_read_ahead,
-            args=(child, mapping, path, after, chunk_rows, out, header, self.folder),
-            daemon=True,
-        )
+        self.proc = ctx.Process(target=_read_ahead, args=(child, *args), daemon=True)
         self.proc.start()
         child.close()  # only the child holds its end: it sees a broken pipe if we die
-        # a thread takes the next chunk off the pipe while this one commits (else the child,
-        # its chunk larger than the pipe, waits for the commit to end before it maps on)
         self.received: queue.Queue[tuple[str, int, int, Any]] = queue.Queue(maxsize=AHEAD)
         self.receiver = threading.Thread(target=self._receive, daemon=True)
         self.receiver.start()
@@ -264,26 +245,11 @@ class ReadAhead:
             if message[0] != "ok":
                 return
 
-    def __iter__(self) -> Iterator[tuple[int, int, MappedChunk]]:
-        """(rows, last row number, mapped chunk) for each chunk."""
-        while True:
-            status, rows, last, payload = self.received.get()
-            if status == "stopped":
-                self.proc.join(timeout=5)
-                raise WorkerFailed(
-                    f"the read-ahead process stopped (exit code {self.proc.exitcode})",
-                    hint="a program that starts an ingest must guard its main module with "
-                    'if __name__ == "__main__"; or read in one process: NEXO_INGEST__WORKERS=0',
-                )
-            if status == "end":
-                return
-            if status != "ok":
-                raise WorkerFailed(f"the read-ahead process failed:\n{payload}")
-            yield rows, last, payload
-
-    def close(self) -> None:
+    def stop(self) -> None:
         if self.receiver.is_alive():  # stopped early: the child's end of the pipe stops it
             self.proc.terminate()
+
+    def close(self) -> None:
         while self.receiver.is_alive():
             with contextlib.suppress(queue.Empty):
                 self.received.get(timeout=0.05)  # (it may wait for room to say so)
@@ -292,6 +258,66 @@ class ReadAhead:
         if self.proc.is_alive():
             self.proc.terminate()
             self.proc.join(timeout=5)
+
+
+class ReadAhead:
+    """Processes that read and map the rest of an input while this one writes.
+
+    For a vectorised mapping (``vector.py``) mapping costs less than sending rows to mapping
+    workers; what this process then spends most on is writing. Each read-ahead process reads
+    the input itself from the row after ``after``, maps every ``readers``-th chunk (the
+    first process chunks 0, ``readers``, ...; the second chunks 1, ``readers`` + 1...) and
+    sends them, in input order; this process takes them in turns and commits them as before.
+    Only the pipes link them: a child blocks when a chunk is not taken yet (memory stays
+    bounded) and exits when this process is gone, even by SIGKILL. With ``stage`` (for a
+    SQLite store) it also stages each person batch (``store/staging.py``), so that what
+    SQLite costs per value is spent in the child.
+    """
+
+    def __init__(
+        self,
+        mapping: Mapping,
+        path: Path,
+        after: int,
+        chunk_rows: int,
+        out: ChunkOut,
+        header: list[str] | None = None,
+        stage: bool = False,
+        readers: int = 1,
+    ) -> None:
+        ctx = mp.get_context("spawn")
+        # (the children stage each batch in a file of this folder; ``close`` removes it)
+        self.folder = Path(tempfile.mkdtemp(prefix="nexo-read-ahead-")) if stage else None
+        args = (mapping, path, after, chunk_rows, out, header, self.folder)
+        self.readers = [_Reader(ctx, (*args, (i, readers))) for i in range(readers)]
+
+    @property
+    def proc(self) -> Any:
+        """The first read-ahead process."""
+        return self.readers[0].proc
+
+    def __iter__(self) -> Iterator[tuple[int, int, MappedChunk]]:
+        """(rows, last row number, mapped chunk) for each chunk."""
+        for reader in itertools.cycle(self.readers):
+            status, rows, last, payload = reader.received.get()
+            if status == "stopped":
+                reader.proc.join(timeout=5)
+                raise WorkerFailed(
+                    f"the read-ahead process stopped (exit code {reader.proc.exitcode})",
+                    hint="a program that starts an ingest must guard its main module with "
+                    'if __name__ == "__main__"; or read in one process: NEXO_INGEST__WORKERS=0',
+                )
+            if status == "end":
+                return  # (the chunk this one would have mapped next does not exist)
+            if status != "ok":
+                raise WorkerFailed(f"the read-ahead process failed:\n{payload}")
+            yield rows, last, payload
+
+    def close(self) -> None:
+        for reader in self.readers:
+            reader.stop()
+        for reader in self.readers:
+            reader.close()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
 
