@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from nexo.adapters.chunk import ChunkOut
+from nexo.adapters.chunk import ChunkOut, MappedChunk
 from nexo.adapters.service import AUTO_READERS, read_ahead_processes
 from nexo.adapters.spec import load_mapping, resolve_mapping
-from nexo.adapters.workers import ReadAhead
+from nexo.adapters.workers import ReadAhead, WorkerFailed, follow_on
 from nexo.store.repository import PersonBatch
 from nexo.store.staging import StagedPersons
 
@@ -83,3 +83,15 @@ def test_read_ahead_processes_are_as_configured_else_one_per_core_at_most_two(
     assert read_ahead_processes(None) == 1
     monkeypatch.setattr(os, "sched_getaffinity", lambda _: set(range(8)), raising=False)
     assert read_ahead_processes(None) == AUTO_READERS == 2
+
+
+def test_chunks_that_do_not_follow_on_stop_the_ingest() -> None:
+    """Read-ahead processes that cut the input differently (it changed while they read) would
+    lose or repeat rows: each chunk must start right after the one before."""
+    chunk = MappedChunk()
+    good = [(10, 15, chunk), (10, 25, chunk), (3, 28, chunk)]
+    assert list(follow_on(5, good)) == good
+    with pytest.raises(WorkerFailed, match="rows 25 to 34 came after row 25"):
+        list(follow_on(5, [(10, 15, chunk), (10, 25, chunk), (10, 34, chunk)]))
+    with pytest.raises(WorkerFailed, match="rows 1 to 10 came after row 5"):
+        list(follow_on(5, [(10, 10, chunk)]))

@@ -220,6 +220,24 @@ def _widen(conn: Connection) -> None:
             fcntl.fcntl(conn.fileno(), setsize, PIPE_BYTES)
 
 
+def follow_on(
+    after: int, chunks: Iterable[tuple[int, int, MappedChunk]]
+) -> Iterator[tuple[int, int, MappedChunk]]:
+    """``chunks`` (rows, last row number, chunk), each checked to start right after the one
+    before (the first after row ``after``): read-ahead processes that each read the input must
+    cut it alike, and do unless the input changes while they read it."""
+    for rows, last, chunk in chunks:
+        if last - rows != after:
+            raise WorkerFailed(
+                f"the read-ahead processes read the input differently: a chunk of rows "
+                f"{last - rows + 1} to {last} came after row {after}",
+                hint="the input must not change during an ingest; run it again on a copy that "
+                "does not change, or read in one process: NEXO_INGEST__WORKERS=1",
+            )
+        after = last
+        yield rows, last, chunk
+
+
 class _Reader:
     """One read-ahead process, its pipe, and the thread that takes chunks off the pipe while
     the ingest commits (else the child, its chunk larger than the pipe, would wait for the
@@ -289,6 +307,7 @@ class ReadAhead:
         # (the children stage each batch in a file of this folder; ``close`` removes it)
         self.folder = Path(tempfile.mkdtemp(prefix="nexo-read-ahead-")) if stage else None
         args = (mapping, path, after, chunk_rows, out, header, self.folder)
+        self.after = after
         self.readers = [_Reader(ctx, (*args, (i, readers))) for i in range(readers)]
 
     @property
@@ -298,6 +317,9 @@ class ReadAhead:
 
     def __iter__(self) -> Iterator[tuple[int, int, MappedChunk]]:
         """(rows, last row number, mapped chunk) for each chunk."""
+        return follow_on(self.after, self._chunks())
+
+    def _chunks(self) -> Iterator[tuple[int, int, MappedChunk]]:
         for reader in itertools.cycle(self.readers):
             status, rows, last, payload = reader.received.get()
             if status == "stopped":
