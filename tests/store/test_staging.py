@@ -9,11 +9,12 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
+from store_helpers import write_persons
 
 from nexo.model import EntityType, Identifier, IdentifierScheme, Person, Sex
-from nexo.store.engine import make_engine, session_factory, transaction
+from nexo.store.engine import make_engine, session_factory
 from nexo.store.migrate import upgrade
-from nexo.store.repository import PERSON_COLUMNS, NewRecord, PersonBatch, RecordRepository
+from nexo.store.repository import PERSON_COLUMNS, NewRecord, PersonBatch
 from nexo.store.staging import stage
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -61,13 +62,6 @@ def _person(i: int, family: str) -> NewRecord:
     return NewRecord.of(EntityType.PERSON, f"R{i}", person)
 
 
-def _batch(records: list[NewRecord]) -> PersonBatch:
-    batch = PersonBatch()
-    for r in records:
-        batch.append(r)
-    return batch
-
-
 def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
         return {
@@ -93,16 +87,7 @@ def test_a_staged_batch_writes_what_the_batch_writes(tmp_path: Path) -> None:
         factory = session_factory(engine)
         written = []
         for records in writes:
-            batch = _batch(records)
-            with transaction(factory) as s:
-                result = RecordRepository(s).write_persons(
-                    agency="a",
-                    source="s",
-                    batch_id="b",
-                    mapping_version="1",
-                    received_at=T0,
-                    batch=stage(batch) if staged else batch,
-                )
+            result = write_persons(factory, T0, records, staged=staged)
             written.append((result.written, result.unchanged))
         stores.append((written, _dump(engine)))
         engine.dispose()

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
+from store_helpers import write_persons
 
 from nexo.model import EntityType, Identifier, IdentifierScheme, Person, Sex
 from nexo.store.engine import transaction
 from nexo.store.migrate import current_revision, downgrade, head_revision, upgrade
-from nexo.store.repository import NewRecord, PersonBatch, RecordRepository
-from nexo.store.staging import stage
+from nexo.store.repository import NewRecord, RecordRepository
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow, SourceRecordRow
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -128,22 +128,7 @@ def test_time_stamps_come_back_in_utc(factory: sessionmaker[Session]) -> None:
 def _write_batch(
     factory: sessionmaker[Session], at: datetime, *records: NewRecord, staged: bool = False
 ) -> int:
-    batch = PersonBatch()
-    for r in records:
-        batch.append(r)
-    with transaction(factory) as s:
-        return (
-            RecordRepository(s)
-            .write_persons(
-                agency="a",
-                source="s",
-                batch_id="b",
-                mapping_version="1",
-                received_at=at,
-                batch=stage(batch) if staged else batch,
-            )
-            .written
-        )
+    return write_persons(factory, at, records, staged=staged).written
 
 
 @pytest.mark.parametrize("staged", [False, True], ids=["batch", "staged"])

@@ -299,8 +299,7 @@ class _Ingest:
         configured = self.workers if self.workers is not None else get_settings().ingest.workers
         if configured is not None:
             return configured > 0
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        return self.input.size >= AUTO_WORKERS_BYTES and cores > 1
+        return self.input.size >= AUTO_WORKERS_BYTES and _cores() > 1
 
     def _readers(self) -> int:
         configured = self.workers if self.workers is not None else get_settings().ingest.workers
@@ -315,7 +314,7 @@ class _Ingest:
         if configured is not None:
             return configured
         big = self.input.size >= AUTO_WORKERS_BYTES
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        cores = _cores()
         return min(cores, 4) if big and cores > 1 else 0
 
     def _check_columns(self, info: ReadInfo) -> None:
@@ -472,10 +471,12 @@ class _Ingest:
 def read_ahead_processes(workers: int | None) -> int:
     """Read-ahead processes of a vectorised mapping: the mapping workers configured, else one
     per core, at most ``AUTO_READERS``."""
-    if workers:
-        return workers
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    return max(1, min(cores, AUTO_READERS))
+    return workers or max(1, min(_cores(), AUTO_READERS))
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def ingest(

@@ -42,6 +42,7 @@ _IDENTIFIER = (
     "CREATE TABLE identifier (pos INTEGER NOT NULL, scheme TEXT, value TEXT, "
     "verified INTEGER, check_digit_ok INTEGER)"
 )
+_IDENT_TYPES = (pa.string(), pa.string(), pa.bool_(), pa.bool_())  # (its columns after pos)
 
 
 def available() -> bool:
@@ -133,6 +134,3 @@ def stage(batch: PersonBatch, folder: Path | None = None) -> StagedPersons:
         len(set(batch.record_ids)) == len(batch),
         batch.hashes[0] if len(batch) else "",
     )
-
-
-_IDENT_TYPES = (pa.string(), pa.string(), pa.bool_(), pa.bool_())
