@@ -42,6 +42,13 @@ def _both(path: Path, fmt: CsvFormat, after: int, size: int) -> tuple[list[RawRo
     return want, list(read_blocks(path, fmt, info.columns, after, size))
 
 
+def info_columns(path: Path, fmt: CsvFormat) -> list[str]:
+    info = ReadInfo()
+    next(iter(read_csv(path, fmt, [], info)), None)
+    assert info.columns is not None
+    return info.columns
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     lines=st.lists(
@@ -87,6 +94,12 @@ def test_any_bytes_read_as_read_csv_reads_them(
     assert all(len(c) > 0 for c in chunks)
     for c in chunks:
         event("plain block" if isinstance(c, PlainBlock) else "read_csv's rows")
+    # a reader of every n-th chunk, passing over the others, takes the same chunks
+    header = info_columns(path, fmt)
+    for every in (2, 3):
+        for mine in range(every):
+            part = list(read_blocks(path, fmt, header, after, size, (mine, every)))
+            assert _rows(part) == _rows(chunks[mine::every])
 
 
 def _plain_file(path: Path, rows: int) -> None:

@@ -166,11 +166,8 @@ def _read_ahead(  # pragma: no cover - runs in the child
     gc.set_threshold(50_000, 10, 10)
     try:
         mapper = RowMapper(mapping)
-        mine, every = part
-        chunks = _chunks_after(mapping, mapper.columns, path, after, chunk_rows, header)
-        for k, chunk in enumerate(chunks):
-            if k % every != mine:
-                continue  # (another process maps it; this one reads it to find the next)
+        chunks = _chunks_after(mapping, mapper.columns, path, after, chunk_rows, header, part)
+        for chunk in chunks:
             if isinstance(chunk, PlainBlock):
                 mapped, last = map_block(mapper, chunk, out), chunk.last
             else:
@@ -195,17 +192,24 @@ def _chunks_after(
     after: int,
     chunk_rows: int,
     header: list[str] | None,
+    part: tuple[int, int] = (0, 1),
 ) -> Iterator[Chunk]:
     """The input's rows after row ``after``, in chunks: plain blocks of CSV lines where
-    ``csv_blocks`` can read them, else the reader's rows."""
+    ``csv_blocks`` can read them, else the reader's rows. With ``part`` (i, n), only chunks
+    i, i + n, i + 2n... (the others are read only to find where the next one starts)."""
     fmt = mapping.spec.format
     if isinstance(fmt, CsvFormat) and readable(fmt, header):
         assert header is not None
-        yield from read_blocks(path, fmt, header, after, chunk_rows)
+        yield from read_blocks(path, fmt, header, after, chunk_rows, part)
         return
+    mine, every = part
     rows = (r for r in reader_for(fmt.type)(path, fmt, columns, ReadInfo()) if r.number > after)
-    while chunk := list(itertools.islice(rows, chunk_rows)):
-        yield chunk
+    for k in itertools.count():
+        chunk = list(itertools.islice(rows, chunk_rows))
+        if not chunk:
+            return
+        if k % every == mine:
+            yield chunk
 
 
 PIPE_BYTES = 1 << 20

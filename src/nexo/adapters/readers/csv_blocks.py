@@ -14,6 +14,11 @@ Any other block (a quoted field over several lines, a short row, a bad byte...) 
 ``read_csv``'s own parser, from its first line up to the end of the row that ends at or after
 its last line; then blocks resume. Every row therefore gets the number, the values, the raw
 text and the problem ``read_csv`` gives it: tests compare the two readers on arbitrary bytes.
+
+Several read-ahead processes each read the whole input and take every n-th chunk (``part``).
+A chunk another process takes needs only its number of rows: when each of its lines is
+certainly one row, however it is read (``_one_row_per_line``), it is passed over without
+being parsed; otherwise it is read as above and dropped.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import BinaryIO
 import polars as pl
 
 from nexo.adapters.readers.base import RawRow, ReadInfo
-from nexo.adapters.readers.csv_reader import dialect, read_csv, records
+from nexo.adapters.readers.csv_reader import FIELD_LIMIT, dialect, read_csv, records
 from nexo.adapters.spec import CsvFormat
 
 
@@ -118,43 +123,93 @@ def _plain(lines: list[bytes], fmt: CsvFormat, header: list[str]) -> pl.DataFram
     if frame.height != len(lines) or frame.columns != header:
         return None
     if quoted:
-        # Python's reading of these lines must be Polars', one row per line: a line read
-        # past its end would make the parser take the sentinel line as well
-        texts = [lines[i].decode("utf-8") for i in quoted]
-        reader = csv.reader([*texts, "\n"], **dialect(fmt))
-        try:
-            cells = [next(reader) for _ in texts]
-        except (csv.Error, StopIteration):
-            return None
-        if reader.line_num != len(texts) or frame[quoted].rows() != [tuple(c) for c in cells]:
+        # Python's reading of these lines must be Polars', one row per line
+        cells = _python_rows([lines[i] for i in quoted], fmt)
+        if cells is None or frame[quoted].rows() != [tuple(c) for c in cells]:
             return None
     return frame
 
 
+def _python_rows(lines: list[bytes], fmt: CsvFormat) -> list[list[str]] | None:
+    """Python's ``csv`` reading of these (UTF-8) lines when it reads each alone as one row,
+    ending on that line; else ``None``."""
+    texts = [line.decode("utf-8") for line in lines]
+    # a line read past its end would make the parser take the sentinel line as well
+    reader = csv.reader([*texts, "\n"], **dialect(fmt))
+    try:
+        cells = [next(reader) for _ in texts]
+    except (csv.Error, StopIteration):
+        return None
+    return cells if reader.line_num == len(texts) else None
+
+
+def _one_row_per_line(lines: list[bytes], fmt: CsvFormat) -> bool:
+    """Whether each line is certainly one row, whether the block is read plain or by
+    ``read_csv``: valid UTF-8 without NUL, BOM, blank line or CR but in a CRLF line end, no
+    line near the field size limit, and each line with a quote character read by Python's
+    ``csv`` alone as one row (which ``read_csv`` then reads it as, and which ``_plain``
+    requires of Polars). What a reader that passes over the block needs: its number of rows,
+    and that the next block starts after its last line."""
+    block = b"".join(lines)
+    if (
+        b"\x00" in block
+        or block.startswith(codecs.BOM_UTF8)
+        or block.count(b"\r") != block.count(b"\r\n")
+        or any(line in (b"\n", b"\r\n") or len(line) >= FIELD_LIMIT for line in lines)
+    ):
+        return False
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if fmt.quoting == "none":
+        return True
+    quote = fmt.quotechar.encode()
+    quoted = [line for line in lines if quote in line] if quote in block else []
+    return not quoted or _python_rows(quoted, fmt) is not None
+
+
 def read_blocks(
-    path: Path, fmt: CsvFormat, header: list[str], after: int, size: int
+    path: Path,
+    fmt: CsvFormat,
+    header: list[str],
+    after: int,
+    size: int,
+    part: tuple[int, int] = (0, 1),
 ) -> Iterator[Chunk]:
     """The rows after row ``after`` in chunks of about ``size`` rows: a plain block where it
-    is one, else the rows ``read_csv`` reads from the block's lines on."""
+    is one, else the rows ``read_csv`` reads from the block's lines on. With ``part`` (i, n),
+    only chunks i, i + n, i + 2n... (counted from 0; see the module's doc)."""
     info = ReadInfo()
     for row in read_csv(path, fmt, [], info):  # (left, the reader is freed and closes the file)
         if row.number >= after:
             break
     skip = info.lines  # (the lines of the header and of rows 1 to ``after``)
     number = after
+    mine, every = part
+    k = 0  # the next chunk's index
     with path.open("rb") as raw:
         for _ in islice(raw, skip):
             pass
         while lines := list(islice(raw, size)):
+            wanted = k % every == mine
+            if not wanted and _one_row_per_line(lines, fmt):
+                number += len(lines)
+                k += 1
+                continue
             frame = _plain(lines, fmt, header)
             if frame is not None:
-                yield PlainBlock(number + 1, frame, lines, header)
+                if wanted:
+                    yield PlainBlock(number + 1, frame, lines, header)
                 number += len(lines)
+                k += 1
                 continue
             rows = _read_through(raw, lines, fmt, header, number, path.name)
             if rows:
-                yield rows
+                if wanted:
+                    yield rows
                 number = rows[-1].number
+                k += 1
 
 
 def _read_through(
