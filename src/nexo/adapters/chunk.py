@@ -15,7 +15,7 @@ from nexo.adapters.readers import RawRow
 from nexo.adapters.readers.base import store_safe
 from nexo.adapters.readers.csv_blocks import PlainBlock
 from nexo.store.repository import NewRecord, PersonBatch
-from nexo.store.staging import StagedPersons
+from nexo.store.staging import PersonColumns, StagedPersons
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +37,8 @@ class MappedChunk:
     findings: list[dict[str, Any]] = field(default_factory=list)
     ok_rows: int = 0
     #: with a vectorised mapping, the records (``records`` is then empty); staged by the
-    #: read-ahead process for a SQLite store (``store/staging.py``)
-    batch: PersonBatch | StagedPersons | None = None
+    #: read-ahead process for a SQLite store (``store/staging.py``), from Arrow tables
+    batch: PersonBatch | PersonColumns | StagedPersons | None = None
 
 
 def quarantine_row(
@@ -87,12 +87,15 @@ def map_chunk(mapper: RowMapper, rows: list[RawRow], out: ChunkOut) -> MappedChu
     return _complete(mapper, out, clean, batch, left)
 
 
-def map_block(mapper: RowMapper, block: PlainBlock, out: ChunkOut) -> MappedChunk:
+def map_block(
+    mapper: RowMapper, block: PlainBlock, out: ChunkOut, columnar: bool = False
+) -> MappedChunk:
     """``map_chunk`` for a plain block of CSV rows (``csv_blocks.py``): the same result,
-    without making each clean row a Python object."""
+    without making each clean row a Python object (``columnar``: the batch as Arrow tables,
+    for staging)."""
     vector = mapper.vector
     assert vector is not None
-    clean, batch = vector.run_frame(block.frame)
+    clean, batch = vector.run_frame(block.frame, columnar)
     unclean = [i for i, c in enumerate(clean) if not c]
     return _complete(
         mapper, out, clean, batch, list(zip(unclean, block.rows(unclean), strict=True))
@@ -103,7 +106,7 @@ def _complete(
     mapper: RowMapper,
     out: ChunkOut,
     clean: list[bool],
-    batch: PersonBatch | None,
+    batch: PersonBatch | PersonColumns | None,
     left: list[tuple[int, RawRow]],
 ) -> MappedChunk:
     """The chunk's result, given the rows mapped column-wise (``clean``, ``batch``) and the
@@ -145,7 +148,9 @@ def _complete(
             }
             for f in result.findings
         )
-    if batch is not None:
+    if isinstance(batch, PersonColumns):
+        done.batch = batch.merged(clean, others) if others else batch
+    elif batch is not None:
         done.batch = _merged(batch, clean, others) if others else batch
     if rejected:
         ids = mapper.record_ids([row.values for row, _ in rejected])

@@ -24,7 +24,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from collections.abc import Mapping as MappingABC
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import polars as pl
 
@@ -35,6 +35,7 @@ from nexo.model import EntityType
 from nexo.model.codes import Sex
 from nexo.model.identifier import IdentifierScheme
 from nexo.store.repository import PERSON_COLUMNS, PersonBatch
+from nexo.store.staging import IDENTIFIERS, PERSONS, PersonColumns
 
 if TYPE_CHECKING:
     from nexo.adapters.mapper import RowMapper
@@ -214,9 +215,20 @@ class PersonVector:
             return [False] * len(rows), PersonBatch()
         return self.run_frame(frame)
 
-    def run_frame(self, frame: pl.DataFrame) -> tuple[list[bool], PersonBatch]:
+    @overload
+    def run_frame(
+        self, frame: pl.DataFrame, columnar: Literal[False] = False
+    ) -> tuple[list[bool], PersonBatch]: ...
+    @overload
+    def run_frame(
+        self, frame: pl.DataFrame, columnar: Literal[True]
+    ) -> tuple[list[bool], PersonColumns]: ...
+    def run_frame(
+        self, frame: pl.DataFrame, columnar: bool = False
+    ) -> tuple[list[bool], PersonBatch | PersonColumns]:
         """``run`` for rows given as a frame of text columns (a column the frame lacks reads
-        as empty, as a row without it)."""
+        as empty, as a row without it); ``columnar``: the records as Arrow tables, for
+        staging (``store/staging.py``)."""
         if frame.columns != self.inputs:
             have = set(frame.columns)
             frame = frame.select(
@@ -227,11 +239,15 @@ class PersonVector:
             # (lazily: Polars then computes the subexpressions the stages share once)
             out = frame.lazy().with_columns(first).with_columns(second).select(last).collect()
         except Exception:  # noqa: BLE001 - whatever Polars cannot compute: row-wise
-            return [False] * frame.height, PersonBatch()
+            empty = PersonColumns.of(PersonBatch()) if columnar else PersonBatch()
+            return [False] * frame.height, empty
         mask = out["bad"].not_().fill_null(False)
         out = out.filter(mask)
         texts = out["json"].to_list()
         sha = hashlib.sha256
+        hashes = [sha(("person\x1f" + t).encode()).hexdigest() for t in texts]
+        if columnar:
+            return mask.to_list(), self._columns(out, hashes)
         identifiers: list[tuple[tuple[Any, ...], ...]]
         found = [out[f"id{k}"].to_list() for k in range(len(self.schemes))]
         if len(found) == 1:
@@ -249,11 +265,38 @@ class PersonVector:
         batch = PersonBatch(
             out["rid"].to_list(),
             texts,
-            [sha(("person\x1f" + t).encode()).hexdigest() for t in texts],
+            hashes,
             [out[c].to_list() for c in self.columns],
             identifiers,
         )
         return mask.to_list(), batch
+
+    def _columns(self, out: pl.DataFrame, hashes: list[str]) -> PersonColumns:
+        """The clean rows' records (``out``, with their ``hashes``) as Arrow tables."""
+        pos = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("pos")
+        persons = out.select(
+            pos,
+            pl.col("rid").alias("record_id"),
+            pl.Series("content_hash", hashes, dtype=pl.String),
+            pl.col("json").alias("data"),
+            *(pl.col(c).cast(pl.String).alias(n) for c, n in zip(self.columns, PERSON_COLUMNS)),
+        )
+        found = [
+            out.select(
+                pos,
+                pl.lit(k, pl.Int64).alias("k"),
+                pl.lit(scheme, pl.String).alias("scheme"),
+                pl.col(f"id{k}").alias("value"),
+                pl.lit(False).alias("verified"),
+                pl.lit(True).alias("check_digit_ok"),
+            ).filter(pl.col("value").is_not_null())
+            for k, scheme in enumerate(self.schemes)
+        ]
+        empty = PersonColumns.of(PersonBatch()).identifiers
+        return PersonColumns(
+            persons.to_arrow().cast(PERSONS),
+            pl.concat(found).to_arrow().cast(IDENTIFIERS) if found else empty,
+        )
 
 
 def compile_person(mapper: RowMapper) -> PersonVector | None:

@@ -161,7 +161,7 @@ def _read_ahead(  # pragma: no cover - runs in the child
     import gc
 
     from nexo.adapters.mapper import RowMapper
-    from nexo.store.staging import stage as staged
+    from nexo.store.staging import PersonColumns, stage as staged
 
     gc.set_threshold(50_000, 10, 10)
     try:
@@ -169,10 +169,10 @@ def _read_ahead(  # pragma: no cover - runs in the child
         chunks = _chunks_after(mapping, mapper.columns, path, after, chunk_rows, header, part)
         for chunk in chunks:
             if isinstance(chunk, PlainBlock):
-                mapped, last = map_block(mapper, chunk, out), chunk.last
+                mapped, last = map_block(mapper, chunk, out, stage is not None), chunk.last
             else:
                 mapped, last = map_chunk(mapper, chunk, out), chunk[-1].number
-            if stage is not None and isinstance(mapped.batch, PersonBatch):
+            if stage is not None and isinstance(mapped.batch, PersonBatch | PersonColumns):
                 mapped.batch = staged(mapped.batch, stage)
             conn.send(("ok", len(chunk), last, mapped))
         conn.send(("end", 0, 0, None))

@@ -469,7 +469,7 @@ class RecordRepository(RepositoryBase):
             conn,
             [f"{person_pks.start - 1} + pos", *_IDENT_KEYS],
             identifier,
-            "rowid",
+            "pos, k",
         )
         if len(added) != staged.identifiers:
             raise RuntimeError(f"{staged.identifiers} identifiers staged, {len(added)} read")

@@ -8,11 +8,13 @@ instead of pickling it: it writes the batch into a SQLite database of its own th
 process opens the image in memory (``sqlite3.Connection.deserialize``) as the schema
 ``nexo_stage`` of its own connection and copies the rows into the store with ``INSERT ...
 SELECT``: SQLite copies them without a Python object per value (``RecordRepository.write_persons``).
+A batch mapped column-wise comes as Arrow tables straight from Polars (``PersonColumns``).
 
 The image holds two tables, in input order:
 
 - ``person (pos, record_id, content_hash, data, <PERSON_COLUMNS>)``, ``pos`` from 1;
-- ``identifier (pos, scheme, value, verified, check_digit_ok)``, ``pos`` the person's.
+- ``identifier (pos, k, scheme, value, verified, check_digit_ok)``, ``pos`` the person's, ``k``
+  the identifier's place among the person's.
 
 ``StagedPersons.load`` reads the batch back as a ``PersonBatch`` (for PostgreSQL, and for the
 general path when a record is known to the store already). See decision 0059.
@@ -24,13 +26,14 @@ import os
 import sqlite3
 import tempfile
 from dataclasses import dataclass
-from itertools import chain
+from itertools import accumulate, chain, compress
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from nexo.store.repository import PERSON_COLUMNS, PersonBatch
+from nexo.store.repository import PERSON_COLUMNS, NewRecord, PersonBatch
 
 #: the schema name under which the ingest connection attaches a staged image
 SCHEMA = "nexo_stage"
@@ -38,11 +41,22 @@ _TEXT = ("record_id", "content_hash", "data", *PERSON_COLUMNS)
 _PERSON = (
     "CREATE TABLE person (pos INTEGER PRIMARY KEY, " + ", ".join(f"{c} TEXT" for c in _TEXT) + ")"
 )
+# (k: an identifier's place among its person's; the key keeps them in order, however added)
 _IDENTIFIER = (
-    "CREATE TABLE identifier (pos INTEGER NOT NULL, scheme TEXT, value TEXT, "
-    "verified INTEGER, check_digit_ok INTEGER)"
+    "CREATE TABLE identifier (pos INTEGER NOT NULL, k INTEGER NOT NULL, scheme TEXT, "
+    "value TEXT, verified INTEGER, check_digit_ok INTEGER, PRIMARY KEY (pos, k)) WITHOUT ROWID"
 )
-_IDENT_TYPES = (pa.string(), pa.string(), pa.bool_(), pa.bool_())  # (its columns after pos)
+PERSONS = pa.schema([("pos", pa.int64()), *((c, pa.large_string()) for c in _TEXT)])
+IDENTIFIERS = pa.schema(
+    [
+        ("pos", pa.int64()),
+        ("k", pa.int64()),
+        ("scheme", pa.large_string()),
+        ("value", pa.large_string()),
+        ("verified", pa.bool_()),
+        ("check_digit_ok", pa.bool_()),
+    ]
+)
 
 
 def available() -> bool:
@@ -74,7 +88,7 @@ class StagedPersons:
             ).fetchall()
             idents: list[list[tuple[Any, ...]]] = [[] for _ in rows]
             for pos, scheme, value, verified, ok in conn.execute(
-                "SELECT pos, scheme, value, verified, check_digit_ok FROM identifier ORDER BY rowid"
+                "SELECT pos, scheme, value, verified, check_digit_ok FROM identifier ORDER BY pos, k"
             ):
                 idents[pos - 1].append((scheme, value, bool(verified), bool(ok)))
         finally:
@@ -89,28 +103,79 @@ class StagedPersons:
         )
 
 
-def stage(batch: PersonBatch, folder: Path | None = None) -> StagedPersons:
+@dataclass(frozen=True, slots=True)
+class PersonColumns:
+    """A ``PersonBatch`` as Arrow tables, as staged: ``persons`` (``PERSONS``) and
+    ``identifiers`` (``IDENTIFIERS``), ``pos`` a person's place in input order, from 1. The
+    vectorised mapping makes these straight from its frame (no Python object per value)."""
+
+    persons: pa.Table
+    identifiers: pa.Table
+
+    def __len__(self) -> int:
+        return int(self.persons.num_rows)
+
+    @classmethod
+    def of(cls, batch: PersonBatch, positions: list[int] | None = None) -> PersonColumns:
+        """``batch``'s columns, its persons at ``positions`` (else 1, 2...)."""
+        size = len(batch)
+        pos = list(range(1, size + 1)) if positions is None else positions
+        persons = pa.table(
+            [
+                pa.array(pos, pa.int64()),
+                *(
+                    pa.array(values, pa.large_string())
+                    for values in (batch.record_ids, batch.hashes, batch.texts, *batch.columns)
+                ),
+            ],
+            schema=PERSONS,
+        )
+        idents = batch.identifiers
+        flat = list(chain.from_iterable(idents))
+        identifiers = pa.table(
+            [
+                pa.array([p for p, found in zip(pos, idents, strict=True) for _ in found]),
+                pa.array([k for found in idents for k in range(len(found))], pa.int64()),
+                *(
+                    pa.array([i[j] for i in flat], IDENTIFIERS.field(j + 2).type)
+                    for j in range(4)
+                ),
+            ],
+            schema=IDENTIFIERS,
+        )
+        return cls(persons, identifiers)
+
+    def merged(self, clean: list[bool], others: list[tuple[int, NewRecord]]) -> PersonColumns:
+        """These persons, of the rows where ``clean`` is true, with the records mapped
+        row-wise (``others``: (row, record), a record per row), each at its place in input
+        order."""
+        if len({k for k, _ in others}) != len(others):
+            raise ValueError("a person batch's rows hold a record each")
+        good = list(clean)
+        for k, _ in others:
+            good[k] = True
+        place = list(accumulate(map(int, good)))  # each good row's place, from 1
+        moved = pa.array(list(compress(place, clean)), pa.int64())
+        rest = PersonBatch()
+        for _, record in others:
+            rest.append(record)
+        extra = PersonColumns.of(rest, [place[k] for k, _ in others])
+        persons = self.persons.set_column(0, "pos", moved)
+        where = pc.take(moved, pc.subtract(self.identifiers["pos"], 1))
+        identifiers = self.identifiers.set_column(0, "pos", where)
+        return PersonColumns(
+            pa.concat_tables([persons, extra.persons]),
+            pa.concat_tables([identifiers, extra.identifiers]),
+        )
+
+
+def stage(batch: PersonBatch | PersonColumns, folder: Path | None = None) -> StagedPersons:
     """Write ``batch`` into a SQLite database image (in a file of ``folder`` that is gone
     when this returns)."""
     import adbc_driver_sqlite.dbapi as adbc  # (the ingest process never needs it)
 
-    persons = pa.table(
-        [
-            pa.array(values, pa.string())
-            for values in (batch.record_ids, batch.hashes, batch.texts, *batch.columns)
-        ],
-        names=list(_TEXT),
-    )
-    idents = batch.identifiers
-    positions = [k for k, found in enumerate(idents, 1) for _ in found]
-    flat = list(chain.from_iterable(idents))
-    identifiers = pa.table(
-        [
-            pa.array(positions, pa.int64()),
-            *(pa.array([i[j] for i in flat], kind) for j, kind in enumerate(_IDENT_TYPES)),
-        ],
-        names=["pos", "scheme", "value", "verified", "check_digit_ok"],
-    )
+    columns = batch if isinstance(batch, PersonColumns) else PersonColumns.of(batch)
+    persons, identifiers = columns.persons, columns.identifiers
     handle, name = tempfile.mkstemp(prefix="nexo-stage-", suffix=".db", dir=folder)
     os.close(handle)
     try:
@@ -120,17 +185,19 @@ def stage(batch: PersonBatch, folder: Path | None = None) -> StagedPersons:
             cur.execute("PRAGMA synchronous=OFF")
             cur.execute(_PERSON)
             cur.execute(_IDENTIFIER)
-            if len(batch):
+            if persons.num_rows:
                 cur.adbc_ingest("person", persons, mode="append")
-            if flat:
+            if identifiers.num_rows:
                 cur.adbc_ingest("identifier", identifiers, mode="append")
         image = Path(name).read_bytes()
     finally:
         os.unlink(name)
+    size = persons.num_rows
+    first = pc.index(persons["pos"], 1).as_py() if size else -1
     return StagedPersons(
         image,
-        len(batch),
-        len(flat),
-        len(set(batch.record_ids)) == len(batch),
-        batch.hashes[0] if len(batch) else "",
+        size,
+        identifiers.num_rows,
+        pc.count_distinct(persons["record_id"]).as_py() == size,
+        persons["content_hash"][first].as_py() if size else "",
     )
