@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,14 +20,16 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.adapters import vector
-from nexo.adapters.chunk import ChunkOut, MappedChunk, map_chunk
+from nexo.adapters.chunk import ChunkOut, MappedChunk, map_block, map_chunk
 from nexo.adapters.mapper import RowMapper
 from nexo.adapters.person_csv import PERSON_CSV_COLUMNS
 from nexo.adapters.readers import RawRow
+from nexo.adapters.readers.csv_blocks import PlainBlock
 from nexo.adapters.service import ingest
 from nexo.adapters.spec import Mapping, load_mapping, resolve_mapping
 from nexo.model.identifier import run_check_digit
 from nexo.store.repository import RecordRepository
+from nexo.store.staging import PersonColumns, stage
 
 OUT = ChunkOut("b", "agency", "src", "in.csv", "sha", datetime(2026, 1, 1, tzinfo=UTC))
 GIVEN = ["Ana", "Luis", "María José", "  Pedro  ", "Camila\tRosa", "José", "Sofía", "민준", "Zoë"]
@@ -145,6 +148,24 @@ def test_same_records_quarantine_and_findings_as_row_wise(scheme: str) -> None:
             "missing_record_id",
         }
         assert {f["code"] for f in got.findings} == {"invalid_check_digit"}
+
+
+@pytest.mark.parametrize("scheme", ["cl-run", "other"])
+def test_a_block_mapped_to_arrow_tables_stages_the_row_wise_records(scheme: str) -> None:
+    """For staging, a plain block's clean rows go from Polars to Arrow tables, and the rows
+    mapped row-wise are merged in: staged, the batch holds the row-wise mapper's records."""
+    mapping = _mapping(scheme=scheme)
+    rows = _raw_rows(person_rows(3000))
+    header = list(PERSON_CSV_COLUMNS)
+    frame = pl.DataFrame(
+        {c: [r.values.get(c) for r in rows] for c in header},
+        schema=dict.fromkeys(header, pl.String),
+    )
+    block = PlainBlock(1, frame, [r.raw.encode() for r in rows], header)
+    got = map_block(RowMapper(mapping), block, OUT, columnar=True)
+    assert isinstance(got.batch, PersonColumns) and 1500 < len(got.batch) < 2900
+    got.batch = stage(got.batch).load()
+    assert _snapshot(got) == _snapshot(map_chunk(_row_wise(mapping), rows, OUT))
 
 
 def test_missing_columns_map_as_row_wise() -> None:

@@ -15,7 +15,7 @@ from nexo.model import EntityType, Identifier, IdentifierScheme, Person, Sex
 from nexo.store.engine import make_engine, session_factory
 from nexo.store.migrate import upgrade
 from nexo.store.repository import PERSON_COLUMNS, NewRecord, PersonBatch
-from nexo.store.staging import stage
+from nexo.store.staging import PersonColumns, stage
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 # text SQLite and Arrow must carry unchanged: quotes, NUL, non-BMP, lone surrogates excluded
@@ -60,6 +60,29 @@ def _person(i: int, family: str) -> NewRecord:
         else (),
     )
     return NewRecord.of(EntityType.PERSON, f"R{i}", person)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["clean", "row-wise", "quarantined"]), max_size=14))
+def test_column_wise_persons_merged_with_row_wise_ones_stage_in_input_order(
+    kinds: list[str],
+) -> None:
+    """A chunk's clean rows come as Arrow tables, the records of rows mapped row-wise are
+    merged in at their places: staged, the batch is the one the rows make in input order."""
+    records = [_person(i, "Rojas") for i in range(len(kinds))]
+    want, clean = PersonBatch(), PersonBatch()
+    for kind, record in zip(kinds, records, strict=True):
+        if kind != "quarantined":
+            want.append(record)
+        if kind == "clean":
+            clean.append(record)
+    others = [(k, r) for k, (kind, r) in enumerate(zip(kinds, records, strict=True))
+              if kind == "row-wise"]  # fmt: skip
+    merged = PersonColumns.of(clean).merged([k == "clean" for k in kinds], others)
+    staged = stage(merged)
+    assert staged.load() == want
+    assert (staged.size, staged.identifiers) == (len(want), sum(map(len, want.identifiers)))
+    assert staged.first_hash == (want.hashes[0] if len(want) else "")
 
 
 def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

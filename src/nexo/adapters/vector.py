@@ -223,6 +223,10 @@ class PersonVector:
     def run_frame(
         self, frame: pl.DataFrame, columnar: Literal[True]
     ) -> tuple[list[bool], PersonColumns]: ...
+    @overload
+    def run_frame(
+        self, frame: pl.DataFrame, columnar: bool
+    ) -> tuple[list[bool], PersonBatch | PersonColumns]: ...
     def run_frame(
         self, frame: pl.DataFrame, columnar: bool = False
     ) -> tuple[list[bool], PersonBatch | PersonColumns]:
@@ -279,7 +283,10 @@ class PersonVector:
             pl.col("rid").alias("record_id"),
             pl.Series("content_hash", hashes, dtype=pl.String),
             pl.col("json").alias("data"),
-            *(pl.col(c).cast(pl.String).alias(n) for c, n in zip(self.columns, PERSON_COLUMNS)),
+            *(
+                pl.col(c).cast(pl.String).alias(n)
+                for c, n in zip(self.columns, PERSON_COLUMNS, strict=True)
+            ),
         )
         found = [
             out.select(

@@ -161,7 +161,8 @@ def _read_ahead(  # pragma: no cover - runs in the child
     import gc
 
     from nexo.adapters.mapper import RowMapper
-    from nexo.store.staging import PersonColumns, stage as staged
+    from nexo.store.staging import PersonColumns
+    from nexo.store.staging import stage as staged
 
     gc.set_threshold(50_000, 10, 10)
     try:

@@ -21,7 +21,7 @@ from nexo.store.sqlite_writer import Inserter, check_ids, driver_connection, iso
 from nexo.store.tables import PersonIdentifierRow, PersonRecordRow, SourceRecordRow
 
 if TYPE_CHECKING:
-    from nexo.store.staging import StagedPersons
+    from nexo.store.staging import PersonColumns, StagedPersons
 
 IN_CHUNK = 500  # ids per IN (...) list
 SQLITE_IN_CHUNK = 900  # (SQLite before 3.32 allows 999 parameters per statement)
@@ -297,7 +297,7 @@ class RecordRepository(RepositoryBase):
         batch_id: str,
         mapping_version: str | None,
         received_at: datetime,
-        batch: PersonBatch | StagedPersons,
+        batch: PersonBatch | PersonColumns | StagedPersons,
     ) -> WriteResult:
         """``write`` for a batch of persons: when every record is new to the store and appears
         once, straight from the batch's columns (the same rows, the same order): prepared
@@ -310,9 +310,11 @@ class RecordRepository(RepositoryBase):
             "mapping_version": mapping_version,
             "received_at": received_at,
         }
-        from nexo.store.staging import StagedPersons  # (it builds on this module)
+        from nexo.store.staging import PersonColumns, StagedPersons, stage
 
         dialect = self.session.get_bind().dialect.name
+        if isinstance(batch, PersonColumns):
+            batch = stage(batch)
         if isinstance(batch, StagedPersons):
             staged = batch
             if staged.size and staged.unique and dialect == "sqlite":

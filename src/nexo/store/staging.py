@@ -88,7 +88,8 @@ class StagedPersons:
             ).fetchall()
             idents: list[list[tuple[Any, ...]]] = [[] for _ in rows]
             for pos, scheme, value, verified, ok in conn.execute(
-                "SELECT pos, scheme, value, verified, check_digit_ok FROM identifier ORDER BY pos, k"
+                "SELECT pos, scheme, value, verified, check_digit_ok FROM identifier"
+                " ORDER BY pos, k"
             ):
                 idents[pos - 1].append((scheme, value, bool(verified), bool(ok)))
         finally:
@@ -136,10 +137,7 @@ class PersonColumns:
             [
                 pa.array([p for p, found in zip(pos, idents, strict=True) for _ in found]),
                 pa.array([k for found in idents for k in range(len(found))], pa.int64()),
-                *(
-                    pa.array([i[j] for i in flat], IDENTIFIERS.field(j + 2).type)
-                    for j in range(4)
-                ),
+                *(pa.array([i[j] for i in flat], IDENTIFIERS.field(j + 2).type) for j in range(4)),
             ],
             schema=IDENTIFIERS,
         )
