@@ -141,7 +141,7 @@ class _Compiler:
             if step == "trim":
                 e = e.str.strip_chars(" ")
             elif step == "collapse_spaces":
-                e = e.str.replace_all(" +", " ").str.strip_chars(" ")
+                e = e.str.replace_all(" {2,}", " ").str.strip_chars(" ")  # (runs of one stay)
             elif step == "empty_to_null":
                 e = pl.when(e == "").then(None).otherwise(e)
             elif isinstance(step, s.CodeListStep | s.CrosswalkStep | s.LookupStep):
