@@ -82,27 +82,63 @@ def readable(fmt: CsvFormat, header: list[str] | None) -> bool:
     )
 
 
-def _plain(lines: list[bytes], fmt: CsvFormat, header: list[str]) -> pl.DataFrame | None:
-    """The block's frame when it is plain (see the module's doc), else ``None``."""
+def _lines(lines: list[bytes]) -> tuple[bytes, pl.Series] | None:
+    """The block's bytes and its lines as text, unless a line is one no block may hold: a NUL,
+    a BOM at the start, a CR but in a CRLF line end, a blank line (``read_csv`` skips it),
+    bytes that are not UTF-8, or a line near the field size limit."""
     block = b"".join(lines)
     if (
         b"\x00" in block
         or block.startswith(codecs.BOM_UTF8)
-        or block.count(b"\r") != block.count(b"\r\n")  # (a CR only in line ends: CRLF)
+        or (b"\r" in block and block.count(b"\r") != block.count(b"\r\n"))
+        or (len(block) >= FIELD_LIMIT and any(len(line) >= FIELD_LIMIT for line in lines))
     ):
         return None
+    try:
+        text = pl.Series(lines, dtype=pl.Binary).cast(pl.String)
+    except pl.exceptions.PolarsError:  # (not UTF-8)
+        return None
+    if text.str.len_bytes().min() <= 2 and text.is_in(["\n", "\r\n"]).any():  # type: ignore[operator]
+        return None
+    return block, text
+
+
+def _well_formed(fmt: CsvFormat) -> str:
+    """A line whose every field is either unquoted (no quote character or delimiter) or
+    quoted whole, its quotes doubled, ending on the line. Python's ``csv`` and Polars both
+    read such a line as one row, field for field."""
+    quote, delim = (f"\\x{{{ord(c):X}}}" for c in (fmt.quotechar, fmt.delimiter))
+    field = f"(?:[^{quote}{delim}\\r\\n]*|{quote}(?:[^{quote}\\r\\n]|{quote}{quote})*{quote})"
+    return f"^{field}(?:{delim}{field})*\\r?\\n?$"
+
+
+def _odd(text: pl.Series, fmt: CsvFormat) -> tuple[list[int], pl.Series]:
+    """The lines with a quote character that are not well formed (``_well_formed``), and
+    which lines have a quote character."""
+    if fmt.quoting == "none":
+        return [], pl.repeat(False, len(text), eager=True)
+    quoted = text.str.contains(fmt.quotechar, literal=True)
+    where = quoted.arg_true()
+    if where.is_empty():
+        return [], quoted
+    odd = where.filter(~text.gather(where).str.contains(_well_formed(fmt)))
+    return odd.to_list(), quoted
+
+
+def _plain(lines: list[bytes], fmt: CsvFormat, header: list[str]) -> pl.DataFrame | None:
+    """The block's frame when it is plain (see the module's doc), else ``None``."""
+    found = _lines(lines)
+    if found is None:
+        return None
+    block, text = found
+    odd, quoted = _odd(text, fmt)
+    # each line without a quote character holds one delimiter less than the header has names:
+    # none holds more (Polars would not read the block), and together they hold that many
+    delimiter = fmt.delimiter.encode()
+    inside = text.filter(quoted).str.count_matches(fmt.delimiter, literal=True).sum()
+    if block.count(delimiter) - inside != (len(header) - 1) * (len(text) - quoted.sum()):
+        return None
     quoting = fmt.quoting != "none"
-    quote = fmt.quotechar.encode() if quoting else None
-    delim = fmt.delimiter.encode()
-    want = len(header) - 1
-    quoted: list[int] = []
-    for i, line in enumerate(lines):
-        if line in (b"\n", b"\r\n"):
-            return None  # a blank line: read_csv skips it
-        if quote is not None and quote in line:
-            quoted.append(i)
-        elif line.count(delim) != want:
-            return None
     try:
         frame = pl.read_csv(
             block,
@@ -118,14 +154,14 @@ def _plain(lines: list[bytes], fmt: CsvFormat, header: list[str]) -> pl.DataFram
             raise_if_empty=False,
             truncate_ragged_lines=False,
         )
-    except Exception:  # noqa: BLE001 - whatever Polars cannot read, read_csv reads
-        return None
+    except Exception:  # noqa: BLE001 - whatever Polars cannot read (a line with a field too
+        return None  # many, truncate_ragged_lines), read_csv reads
     if frame.height != len(lines) or frame.columns != header:
         return None
-    if quoted:
+    if odd:
         # Python's reading of these lines must be Polars', one row per line
-        cells = _python_rows([lines[i] for i in quoted], fmt)
-        if cells is None or frame[quoted].rows() != [tuple(c) for c in cells]:
+        cells = _python_rows([lines[i] for i in odd], fmt)
+        if cells is None or frame[odd].rows() != [tuple(c) for c in cells]:
             return None
     return frame
 
@@ -145,28 +181,16 @@ def _python_rows(lines: list[bytes], fmt: CsvFormat) -> list[list[str]] | None:
 
 def _one_row_per_line(lines: list[bytes], fmt: CsvFormat) -> bool:
     """Whether each line is certainly one row, whether the block is read plain or by
-    ``read_csv``: valid UTF-8 without NUL, BOM, blank line or CR but in a CRLF line end, no
-    line near the field size limit, and each line with a quote character read by Python's
-    ``csv`` alone as one row (which ``read_csv`` then reads it as, and which ``_plain``
-    requires of Polars). What a reader that passes over the block needs: its number of rows,
-    and that the next block starts after its last line."""
-    block = b"".join(lines)
-    if (
-        b"\x00" in block
-        or block.startswith(codecs.BOM_UTF8)
-        or block.count(b"\r") != block.count(b"\r\n")
-        or any(line in (b"\n", b"\r\n") or len(line) >= FIELD_LIMIT for line in lines)
-    ):
+    ``read_csv``: no line no block may hold (``_lines``), and each line with a quote
+    character well formed or read by Python's ``csv`` alone as one row (which ``read_csv``
+    then reads it as, and which ``_plain`` requires of Polars). What a reader that passes
+    over the block needs: its number of rows, and that the next block starts after its last
+    line."""
+    found = _lines(lines)
+    if found is None:
         return False
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    if fmt.quoting == "none":
-        return True
-    quote = fmt.quotechar.encode()
-    quoted = [line for line in lines if quote in line] if quote in block else []
-    return not quoted or _python_rows(quoted, fmt) is not None
+    odd, _ = _odd(found[1], fmt)
+    return not odd or _python_rows([lines[i] for i in odd], fmt) is not None
 
 
 def read_blocks(
