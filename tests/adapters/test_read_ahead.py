@@ -40,7 +40,8 @@ def test_chunks_arrive_in_order_and_staged_for_sqlite(
     path = tmp_path / "in.csv"
     _input(path, 45)
     mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "a", "id_scheme": "cl-run"})
-    ahead = ReadAhead(mapping, path, 5, 10, OUT, HEADER, stage, readers)
+    ahead = ReadAhead(mapping, path, 10, stage, readers)
+    ahead.start(5, OUT, HEADER)
     try:
         chunks = list(ahead)
     finally:
@@ -63,8 +64,9 @@ def test_an_early_close_stops_the_process_and_removes_its_staged_files(tmp_path:
     path = tmp_path / "in.csv"
     _input(path, 20_000)
     mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "a", "id_scheme": "cl-run"})
-    ahead = ReadAhead(mapping, path, 0, 1_000, OUT, HEADER, True, readers=2)
+    ahead = ReadAhead(mapping, path, 1_000, True, readers=2)
     assert ahead.folder is not None and ahead.folder.is_dir()
+    ahead.start(1, OUT, HEADER)
     first = next(iter(ahead))
     assert first[0] == 1_000
     time.sleep(0.5)  # (it reads, maps and stages on meanwhile)
@@ -73,6 +75,22 @@ def test_an_early_close_stops_the_process_and_removes_its_staged_files(tmp_path:
     assert time.monotonic() - started < 5
     assert not any(r.proc.is_alive() or r.receiver.is_alive() for r in ahead.readers)
     assert not ahead.folder.exists()
+
+
+def test_processes_never_started_end_when_closed(tmp_path: Path) -> None:
+    """Read-ahead processes start up before the ingest knows it needs them (its input may
+    hold one chunk only): closed without a start, they end and leave nothing behind."""
+    path = tmp_path / "in.csv"
+    _input(path, 20)
+    mapping = load_mapping(resolve_mapping("person-csv"), {"agency": "a", "id_scheme": "cl-run"})
+    ahead = ReadAhead(mapping, path, 1_000, True, readers=2)
+    with pytest.raises(RuntimeError, match="start"):
+        iter(ahead)
+    started = time.monotonic()
+    ahead.close()
+    assert time.monotonic() - started < 5
+    assert not any(r.proc.is_alive() or r.receiver.is_alive() for r in ahead.readers)
+    assert ahead.folder is not None and not ahead.folder.exists()
 
 
 def test_read_ahead_processes_are_as_configured_else_one_per_core_at_most_two(

@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -137,17 +137,23 @@ def _chunks(rows: Iterable[RawRow], size: int) -> Generator[list[RawRow], None, 
 class _Input:
     location: Path | str  # what the reader opens
     name: str  # what is shown and stored (a file name, a URL without password)
-    sha256: str | None  # content hash of a file; None for a database query
+    sha256: str | None  # content hash of a file (once ``hashed``); None for a database query
     size: int
+
+    def hashed(self) -> _Input:
+        if isinstance(self.location, Path) and self.sha256 is None:
+            return replace(self, sha256=file_sha256(self.location))
+        return self
 
 
 def _input(mapping: Mapping, source: Path | str) -> _Input:
+    """The input, a file not hashed yet."""
     if mapping.spec.format.type == "sql":
         return _Input(str(source), safe_name(str(source)), None, 0)
     path = Path(source)
     if not path.is_file():
         raise UsageError(f"input {path} does not exist or is not a file")
-    return _Input(path, path.name, file_sha256(path), path.stat().st_size)
+    return _Input(path, path.name, None, path.stat().st_size)
 
 
 class _Ingest:
@@ -234,21 +240,31 @@ class _Ingest:
     def run(self) -> BatchReport:
         started = time.perf_counter()
         now = datetime.now(UTC)
-        report, resume, sha = self._batch(now)
-        spec = self.mapping.spec
-        with log_context(batch_id=report.batch_id, agency=spec.agency, source=spec.source):
-            deferred = self._defer_indexes()
-            try:
-                with bulk_gc():
-                    self._stream(report, resume, sha, now)
-            except BaseException as e:
-                with transaction(self.factory) as s:
-                    BatchRepository(s).checkpoint(
-                        report.batch_id, status="failed", error=f"{type(e).__name__}: {e}"[:2000]
-                    )
-                self._restore_indexes(deferred, failing=True)
-                raise
-            self._restore_indexes(deferred)
+        # (first: read-ahead processes start up while this one hashes the input, counts its
+        # lines and reads its first chunk)
+        ahead = self._read_ahead_processes()
+        try:
+            self.input = self.input.hashed()
+            report, resume, sha = self._batch(now)
+            spec = self.mapping.spec
+            with log_context(batch_id=report.batch_id, agency=spec.agency, source=spec.source):
+                deferred = self._defer_indexes()
+                try:
+                    with bulk_gc():
+                        self._stream(report, resume, sha, now, ahead)
+                except BaseException as e:
+                    with transaction(self.factory) as s:
+                        BatchRepository(s).checkpoint(
+                            report.batch_id,
+                            status="failed",
+                            error=f"{type(e).__name__}: {e}"[:2000],
+                        )
+                    self._restore_indexes(deferred, failing=True)
+                    raise
+                self._restore_indexes(deferred)
+        finally:
+            if ahead is not None:
+                ahead.close()
         report.duration_s = time.perf_counter() - started
         report.quarantined_by_reason = dict(self.reasons)
         report.findings_by_reason = dict(self.findings)
@@ -286,20 +302,22 @@ class _Ingest:
             # the ingest's own error is the one to report; the next ingest or upgrade builds them
             log.exception("deferred indexes could not be built after a failed ingest")
 
-    def _reads_ahead(self, first: list[RawRow]) -> bool:
-        """Whether the rest of the input is read and mapped by a read-ahead process: for a
-        vectorised mapping of a file with more than one chunk, when worker processes are
-        configured, or by default for a big file on a machine with more than one core."""
-        if (
-            self.mapper.vector is None
-            or not isinstance(self.input.location, Path)
-            or len(first) < self.chunk_rows
-        ):
-            return False
+    def _read_ahead_processes(self) -> ReadAhead | None:
+        """Read-ahead processes, started up, for the rest of the input after the first chunk
+        (they read it only if it has more than one: ``_stream``): for a vectorised mapping of
+        a file, when worker processes are configured, or by default for a big file on a
+        machine with more than one core."""
+        location = self.input.location
+        if self.mapper.vector is None or not isinstance(location, Path):
+            return None
         configured = self.workers if self.workers is not None else get_settings().ingest.workers
-        if configured is not None:
-            return configured > 0
-        return self.input.size >= AUTO_WORKERS_BYTES and _cores() > 1
+        if configured is not None and configured <= 0:
+            return None
+        if configured is None and (self.input.size < AUTO_WORKERS_BYTES or _cores() < 2):
+            return None
+        with self.factory() as s:  # (batches are staged for SQLite, where it can)
+            sqlite = s.get_bind().dialect.name == "sqlite" and staging.available()
+        return ReadAhead(self.mapping, location, self.chunk_rows, sqlite, self._readers())
 
     def _readers(self) -> int:
         configured = self.workers if self.workers is not None else get_settings().ingest.workers
@@ -337,7 +355,9 @@ class _Ingest:
         location = self.input.location
         return estimate_rows(location, self.mapping) if isinstance(location, Path) else None
 
-    def _stream(self, report: BatchReport, resume: int, sha: str, now: datetime) -> None:
+    def _stream(
+        self, report: BatchReport, resume: int, sha: str, now: datetime, ahead: ReadAhead | None
+    ) -> None:
         spec = self.mapping.spec
         location = self.input.location
         total = self.expected_rows if self.progress else None
@@ -358,37 +378,24 @@ class _Ingest:
         chunks = _chunks(rows, self.chunk_rows)
         first = next(chunks, None)
         self._check_columns(info)  # the reader knows the header once it gave a row
-        if first is not None and self._reads_ahead(first):
+        if ahead is not None and (first is None or len(first) < self.chunk_rows):
+            ahead.close()  # (one chunk at most: nothing to read ahead)
+            ahead = None
+        if first is not None and ahead is not None:
             # the first chunk here (the header and its problems show as they always did), the
-            # rest read and mapped by another process while this one writes
+            # rest read and mapped by other processes while this one writes
             chunks.close()
             rows.close()
             last = first[-1].number
-            assert isinstance(location, Path)
-            # (started first: it starts up while this process writes the first chunk)
-            with self.factory() as s:  # (batches are staged for SQLite, where it can)
-                sqlite = s.get_bind().dialect.name == "sqlite" and staging.available()
-            ahead = ReadAhead(
-                self.mapping,
-                location,
-                last,
-                self.chunk_rows,
-                context,
-                info.columns,
-                sqlite,
-                self._readers(),
-            )
-            try:
-                mapped = map_chunk(self.mapper, first, context)
-                self._commit(report, mapped, len(first), last, info, now)
+            ahead.start(last, context, info.columns)
+            mapped = map_chunk(self.mapper, first, context)
+            self._commit(report, mapped, len(first), last, info, now)
+            if self.progress:
+                self.progress(report.rows_read, total)
+            for n, last, mapped in ahead:
+                self._commit(report, mapped, n, last, info, now)
                 if self.progress:
                     self.progress(report.rows_read, total)
-                for n, last, mapped in ahead:
-                    self._commit(report, mapped, n, last, info, now)
-                    if self.progress:
-                        self.progress(report.rows_read, total)
-            finally:
-                ahead.close()
         elif first is not None:
             workers = self._workers()
             pool = MapperPool(self.mapping, context, workers) if workers else None

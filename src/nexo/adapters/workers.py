@@ -146,18 +146,17 @@ def _serve(conn: Connection, mapping: Mapping, out: ChunkOut) -> None:  # pragma
 
 def _read_ahead(  # pragma: no cover - runs in the child
     conn: Connection,
+    starts: Connection,
     mapping: Mapping,
     path: Path,
-    after: int,
     chunk_rows: int,
-    out: ChunkOut,
-    header: list[str] | None,
     stage: Path | None,
     part: tuple[int, int],
 ) -> None:
-    """A read-ahead process: read the input after row ``after``, map its part of the chunks
-    (``part``: (i, n), chunks i, i + n, i + 2n...), send them (with ``stage``, a folder, their
-    person batches staged: ``store/staging.py``)."""
+    """A read-ahead process: once ready, wait for the start (``starts``: the row ``after``
+    which to read, the chunks' ``ChunkOut`` and the input's header), then read the input,
+    map its part of the chunks (``part``: (i, n), chunks i, i + n, i + 2n...), send them
+    (with ``stage``, a folder, their person batches staged: ``store/staging.py``)."""
     import gc
 
     from nexo.adapters.mapper import RowMapper
@@ -167,6 +166,13 @@ def _read_ahead(  # pragma: no cover - runs in the child
     gc.set_threshold(50_000, 10, 10)
     try:
         mapper = RowMapper(mapping)
+        if stage is not None:
+            import adbc_driver_sqlite.dbapi  # noqa: F401 - (loaded before the start)
+        try:
+            after, out, header = starts.recv()
+        except EOFError:
+            return  # not started: the ingest did not need this process after all
+        starts.close()
         chunks = _chunks_after(mapping, mapper.columns, path, after, chunk_rows, header, part)
         for chunk in chunks:
             if isinstance(chunk, PlainBlock):
@@ -250,10 +256,12 @@ class _Reader:
 
     def __init__(self, ctx: Any, args: tuple[Any, ...]) -> None:
         self.conn, child = ctx.Pipe(duplex=False)
+        starts, self.starts = ctx.Pipe(duplex=False)
         _widen(self.conn)
-        self.proc = ctx.Process(target=_read_ahead, args=(child, *args), daemon=True)
+        self.proc = ctx.Process(target=_read_ahead, args=(child, starts, *args), daemon=True)
         self.proc.start()
         child.close()  # only the child holds its end: it sees a broken pipe if we die
+        starts.close()  # (and end-of-file while it waits for the start)
         self.received: queue.Queue[tuple[str, int, int, Any]] = queue.Queue(maxsize=AHEAD)
         self.receiver = threading.Thread(target=self._receive, daemon=True)
         self.receiver.start()
@@ -273,6 +281,7 @@ class _Reader:
             self.proc.terminate()
 
     def close(self) -> None:
+        self.starts.close()
         while self.receiver.is_alive():
             with contextlib.suppress(queue.Empty):
                 self.received.get(timeout=0.05)  # (it may wait for room to say so)
@@ -301,19 +310,24 @@ class ReadAhead:
         self,
         mapping: Mapping,
         path: Path,
-        after: int,
         chunk_rows: int,
-        out: ChunkOut,
-        header: list[str] | None = None,
         stage: bool = False,
         readers: int = 1,
     ) -> None:
         ctx = mp.get_context("spawn")
         # (the children stage each batch in a file of this folder; ``close`` removes it)
         self.folder = Path(tempfile.mkdtemp(prefix="nexo-read-ahead-")) if stage else None
-        args = (mapping, path, after, chunk_rows, out, header, self.folder)
-        self.after = after
+        args = (mapping, path, chunk_rows, self.folder)
+        self.after: int | None = None
         self.readers = [_Reader(ctx, (*args, (i, readers))) for i in range(readers)]
+
+    def start(self, after: int, out: ChunkOut, header: list[str] | None = None) -> None:
+        """Read from the row after ``after`` on. (The processes start up when this object
+        is made: spawning one and loading its modules takes about a second, which the
+        ingest spends meanwhile on its own first chunk.)"""
+        self.after = after
+        for reader in self.readers:
+            reader.starts.send((after, out, header))
 
     @property
     def proc(self) -> Any:
@@ -322,6 +336,8 @@ class ReadAhead:
 
     def __iter__(self) -> Iterator[tuple[int, int, MappedChunk]]:
         """(rows, last row number, mapped chunk) for each chunk."""
+        if self.after is None:
+            raise RuntimeError("ReadAhead.start was not called")
         return follow_on(self.after, self._chunks())
 
     def _chunks(self) -> Iterator[tuple[int, int, MappedChunk]]:

@@ -103,16 +103,16 @@ def _lines(lines: list[bytes]) -> tuple[bytes, pl.Series] | None:
     return block, text
 
 
-def _well_formed(fmt: CsvFormat) -> str:
-    """A line whose every field is either unquoted (no quote character or delimiter) or
-    quoted whole, its quotes doubled, ending on the line. Python's ``csv`` and Polars both
+def _well_formed(fmt: CsvFormat, fields: int) -> str:
+    """A line of ``fields`` fields, each either unquoted (no quote character or delimiter)
+    or quoted whole, its quotes doubled, ending on the line. Python's ``csv`` and Polars both
     read such a line as one row, field for field."""
     quote, delim = (f"\\x{{{ord(c):X}}}" for c in (fmt.quotechar, fmt.delimiter))
     field = f"(?:[^{quote}{delim}\\r\\n]*|{quote}(?:[^{quote}\\r\\n]|{quote}{quote})*{quote})"
-    return f"^{field}(?:{delim}{field})*\\r?\\n?$"
+    return f"^{field}(?:{delim}{field}){{{fields - 1}}}\\r?\\n?$"
 
 
-def _odd(text: pl.Series, fmt: CsvFormat) -> tuple[list[int], pl.Series]:
+def _odd(text: pl.Series, fmt: CsvFormat, fields: int) -> tuple[list[int], pl.Series]:
     """The lines with a quote character that are not well formed (``_well_formed``), and
     which lines have a quote character."""
     if fmt.quoting == "none":
@@ -121,7 +121,7 @@ def _odd(text: pl.Series, fmt: CsvFormat) -> tuple[list[int], pl.Series]:
     where = quoted.arg_true()
     if where.is_empty():
         return [], quoted
-    odd = where.filter(~text.gather(where).str.contains(_well_formed(fmt)))
+    odd = where.filter(~text.gather(where).str.contains(_well_formed(fmt, fields)))
     return odd.to_list(), quoted
 
 
@@ -131,7 +131,7 @@ def _plain(lines: list[bytes], fmt: CsvFormat, header: list[str]) -> pl.DataFram
     if found is None:
         return None
     block, text = found
-    odd, quoted = _odd(text, fmt)
+    odd, quoted = _odd(text, fmt, len(header))
     # each line without a quote character holds one delimiter less than the header has names:
     # none holds more (Polars would not read the block), and together they hold that many
     delimiter = fmt.delimiter.encode()
@@ -179,7 +179,7 @@ def _python_rows(lines: list[bytes], fmt: CsvFormat) -> list[list[str]] | None:
     return cells if reader.line_num == len(texts) else None
 
 
-def _one_row_per_line(lines: list[bytes], fmt: CsvFormat) -> bool:
+def _one_row_per_line(lines: list[bytes], fmt: CsvFormat, fields: int) -> bool:
     """Whether each line is certainly one row, whether the block is read plain or by
     ``read_csv``: no line no block may hold (``_lines``), and each line with a quote
     character well formed or read by Python's ``csv`` alone as one row (which ``read_csv``
@@ -189,7 +189,7 @@ def _one_row_per_line(lines: list[bytes], fmt: CsvFormat) -> bool:
     found = _lines(lines)
     if found is None:
         return False
-    odd, _ = _odd(found[1], fmt)
+    odd, _ = _odd(found[1], fmt, fields)
     return not odd or _python_rows([lines[i] for i in odd], fmt) is not None
 
 
@@ -217,7 +217,7 @@ def read_blocks(
             pass
         while lines := list(islice(raw, size)):
             wanted = k % every == mine
-            if not wanted and _one_row_per_line(lines, fmt):
+            if not wanted and _one_row_per_line(lines, fmt, len(header)):
                 number += len(lines)
                 k += 1
                 continue
