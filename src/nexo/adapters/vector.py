@@ -249,11 +249,13 @@ class PersonVector:
             return [False] * frame.height, empty
         mask = out["bad"].not_().fill_null(False)
         out = out.filter(mask)
-        texts = out["json"].to_list()
         sha = hashlib.sha256
-        hashes = [sha(("person\x1f" + t).encode()).hexdigest() for t in texts]
-        if columnar:
+        if columnar:  # (hashed from the JSON's bytes: no text object is needed)
+            raw = out["json"].cast(pl.Binary).to_list()
+            hashes = [sha(b"person\x1f" + b).hexdigest() for b in raw]
             return mask.to_list(), self._columns(out, hashes)
+        texts = out["json"].to_list()
+        hashes = [sha(("person\x1f" + t).encode()).hexdigest() for t in texts]
         identifiers: list[tuple[tuple[Any, ...], ...]]
         found = [out[f"id{k}"].to_list() for k in range(len(self.schemes))]
         if len(found) == 1:
