@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Engine, Index
 from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.adapters.chunk import ChunkOut, MappedChunk, map_chunk
@@ -35,7 +35,7 @@ from nexo.config import get_settings
 from nexo.errors import MappingError, UsageError
 from nexo.logging import get_logger, log_context
 from nexo.store import bulk, staging
-from nexo.store.engine import transaction
+from nexo.store.engine import background_checkpoints, transaction
 from nexo.store.projection import TABLES
 from nexo.store.repository import RecordRepository
 
@@ -250,7 +250,7 @@ class _Ingest:
             with log_context(batch_id=report.batch_id, agency=spec.agency, source=spec.source):
                 deferred = self._defer_indexes()
                 try:
-                    with bulk_gc():
+                    with bulk_gc(), background_checkpoints(self._engine()):
                         self._stream(report, resume, sha, now, ahead)
                 except BaseException as e:
                     with transaction(self.factory) as s:
@@ -301,6 +301,11 @@ class _Ingest:
                 raise
             # the ingest's own error is the one to report; the next ingest or upgrade builds them
             log.exception("deferred indexes could not be built after a failed ingest")
+
+    def _engine(self) -> Engine:
+        with self.factory() as s:
+            bind = s.get_bind()
+        return bind if isinstance(bind, Engine) else bind.engine
 
     def _read_ahead_processes(self) -> ReadAhead | None:
         """Read-ahead processes, started up, for the rest of the input after the first chunk

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing as mp
+import os
 import queue
 import shutil
 import tempfile
@@ -41,6 +42,7 @@ from nexo.model import EntityType
 from nexo.store.repository import NewRecord, PersonBatch
 
 IN_FLIGHT = 1  # a chunk per worker: a second one would block on the pipe (deadlock)
+NICE = 5  # read-ahead processes' niceness
 AHEAD = 1  # chunks the read-ahead process's receiving thread holds besides the one it reads
 
 
@@ -164,6 +166,8 @@ def _read_ahead(  # pragma: no cover - runs in the child
     from nexo.store.staging import stage as staged
 
     gc.set_threshold(50_000, 10, 10)
+    with contextlib.suppress(AttributeError, OSError):  # (the ingest process, which writes
+        os.nice(NICE)  # every chunk, is the one to wait least for a core)
     try:
         mapper = RowMapper(mapping)
         if stage is not None:
@@ -249,6 +253,20 @@ def follow_on(
         yield rows, last, chunk
 
 
+#: what a read-ahead process needs, loaded once by the fork server its processes fork from
+PRELOAD = ["nexo.adapters.workers", "nexo.adapters.mapper", "nexo.store.staging", "polars"]
+
+
+def _context() -> Any:
+    """Where read-ahead processes come from: forked from a server process that loaded their
+    modules once (about a second of a spawned process's start), else spawned."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
 class _Reader:
     """One read-ahead process, its pipe, and the thread that takes chunks off the pipe while
     the ingest commits (else the child, its chunk larger than the pipe, would wait for the
@@ -314,7 +332,7 @@ class ReadAhead:
         stage: bool = False,
         readers: int = 1,
     ) -> None:
-        ctx = mp.get_context("spawn")
+        ctx = _context()
         # (the children stage each batch in a file of this folder; ``close`` removes it)
         self.folder = Path(tempfile.mkdtemp(prefix="nexo-read-ahead-")) if stage else None
         args = (mapping, path, chunk_rows, self.folder)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,3 +65,38 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """The caller's unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+#: how often a background checkpoint runs during a bulk write (seconds)
+CHECKPOINT_EVERY = 0.25
+
+
+@contextmanager
+def background_checkpoints(engine: Engine) -> Iterator[None]:
+    """During a bulk write into a SQLite file, copy the write-ahead log into the database from
+    a thread of its own (``wal_checkpoint(PASSIVE)``, which never blocks the writer) instead
+    of in the writer's commits. SQLite runs a checkpoint inside the commit that fills the log
+    past 1,000 pages, and a checkpoint waits for the disk twice (``synchronous=NORMAL``):
+    the writer then waited about a microsecond a row. Elsewhere, nothing changes."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    stop = threading.Event()
+
+    def run() -> None:
+        conn = sqlite3.connect(database, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            while not stop.wait(CHECKPOINT_EVERY):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=run, name="nexo-checkpoints", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
