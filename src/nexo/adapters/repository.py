@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from nexo.adapters.tables import IngestBatchRow, IngestFindingRow, QuarantineRow
 from nexo.store.base import Base
 from nexo.store.repository import RepositoryBase
+from nexo.store.sqlite_writer import driver_connection, insert_new
 
 
 class BatchRepository(RepositoryBase):
@@ -69,12 +69,13 @@ def _insert_new(
     """Insert, ignoring rows already there from the same input (an idempotent rerun)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    dialect = session.get_bind().dialect
     stmt: Any
-    if dialect == "postgresql":
+    if dialect.name == "sqlite":  # (through the driver: SQLAlchemy's cost per row was most)
+        insert_new(driver_connection(session.connection().connection), table, dialect, rows)
+        return
+    if dialect.name == "postgresql":
         stmt = pg_insert(table).on_conflict_do_nothing(constraint=constraint)
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table).on_conflict_do_nothing()
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         stmt = insert(table)
     session.execute(stmt, list(rows))
