@@ -337,11 +337,32 @@ class ReadAhead:
         self.folder = Path(tempfile.mkdtemp(prefix="nexo-read-ahead-")) if stage else None
         args = (mapping, path, chunk_rows, self.folder)
         self.after: int | None = None
-        self.readers = [_Reader(ctx, (*args, (i, readers))) for i in range(readers)]
+        self._readers: list[_Reader] = []
+        self._failed: BaseException | None = None
+        # (from a thread: a process's start waits for the fork server to load its modules)
+        self._starting = threading.Thread(
+            target=self._start_up, args=(ctx, args, readers), name="nexo-read-ahead", daemon=True
+        )
+        self._starting.start()
+
+    def _start_up(self, ctx: Any, args: tuple[Any, ...], readers: int) -> None:
+        try:
+            for i in range(readers):
+                self._readers.append(_Reader(ctx, (*args, (i, readers))))
+        except BaseException as e:  # noqa: BLE001 - raised where the processes are needed
+            self._failed = e
+
+    @property
+    def readers(self) -> list[_Reader]:
+        """The read-ahead processes, once started up."""
+        self._starting.join()
+        if self._failed is not None:
+            raise WorkerFailed(f"a read-ahead process could not start: {self._failed}")
+        return self._readers
 
     def start(self, after: int, out: ChunkOut, header: list[str] | None = None) -> None:
         """Read from the row after ``after`` on. (The processes start up when this object
-        is made: spawning one and loading its modules takes about a second, which the
+        is made: starting one and loading its modules takes about a second, which the
         ingest spends meanwhile on its own first chunk.)"""
         self.after = after
         for reader in self.readers:
@@ -375,9 +396,10 @@ class ReadAhead:
             yield rows, last, payload
 
     def close(self) -> None:
-        for reader in self.readers:
+        self._starting.join()
+        for reader in self._readers:
             reader.stop()
-        for reader in self.readers:
+        for reader in self._readers:
             reader.close()
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
