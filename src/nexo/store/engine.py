@@ -68,16 +68,25 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 #: how often a background checkpoint runs during a bulk write (seconds)
-CHECKPOINT_EVERY = 0.25
+CHECKPOINT_EVERY = 0.5
+#: the log's size, in pages, at which the writer itself checkpoints during a bulk write
+#: (SQLite's default is 1,000: 16 MB at 16 KiB pages; this is 128 MB)
+BULK_AUTOCHECKPOINT = 8192
+_AUTOCHECKPOINT = 1000  # SQLite's default
 
 
 @contextmanager
 def background_checkpoints(engine: Engine) -> Iterator[None]:
-    """During a bulk write into a SQLite file, copy the write-ahead log into the database from
-    a thread of its own (``wal_checkpoint(PASSIVE)``, which never blocks the writer) instead
-    of in the writer's commits. SQLite runs a checkpoint inside the commit that fills the log
-    past 1,000 pages, and a checkpoint waits for the disk twice (``synchronous=NORMAL``):
-    the writer then waited about a microsecond a row. Elsewhere, nothing changes."""
+    """During a bulk write into a SQLite file, copy the write-ahead log into the database
+    mostly from a thread of its own (``wal_checkpoint(PASSIVE)``, which never blocks the
+    writer), and let the writer's own commits checkpoint only at a larger log.
+
+    SQLite checkpoints inside the commit that fills the log past 1,000 pages, and a
+    checkpoint waits for the disk twice (``synchronous=NORMAL``): the writer waited for it
+    about a microsecond a row, as long as its commits took. With the thread copying the log
+    all along, the writer's checkpoint at 8,192 pages finds it copied and only restarts the
+    log (which only the writer can do), so the log stays under about 130 MB. Durability is
+    unchanged. Elsewhere (PostgreSQL, a database in memory), nothing changes."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
@@ -93,10 +102,21 @@ def background_checkpoints(engine: Engine) -> Iterator[None]:
         finally:
             conn.close()
 
+    def bulk(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={BULK_AUTOCHECKPOINT}")
+
+    def usual(dbapi_connection: Any, *_: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT}")
+
+    event.listen(engine, "checkout", bulk)
+    event.listen(engine, "checkin", usual)
     thread = threading.Thread(target=run, name="nexo-checkpoints", daemon=True)
     thread.start()
     try:
         yield
     finally:
+        event.remove(engine, "checkout", bulk)
+        event.remove(engine, "checkin", usual)
         stop.set()
         thread.join()
