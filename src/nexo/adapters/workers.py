@@ -254,7 +254,13 @@ def follow_on(
 
 
 #: what a read-ahead process needs, loaded once by the fork server its processes fork from
-PRELOAD = ["nexo.adapters.workers", "nexo.adapters.mapper", "nexo.store.staging", "polars"]
+PRELOAD = [
+    "nexo.adapters.workers",
+    "nexo.adapters.mapper",
+    "nexo.adapters.vector",
+    "nexo.store.staging",
+    "adbc_driver_sqlite.dbapi",
+]
 
 
 def _context() -> Any:
