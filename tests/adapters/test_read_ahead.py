@@ -44,12 +44,14 @@ def test_chunks_arrive_in_order_and_staged_for_sqlite(
     ahead.start(5, OUT, HEADER)
     try:
         chunks = list(ahead)
+        batches = [mapped.batch for _, _, mapped in chunks]
+        loaded = [b.load() if isinstance(b, StagedPersons) else b for b in batches]
     finally:
-        ahead.close()
+        ahead.close()  # (it removes the staged files)
     assert [(n, last) for n, last, _ in chunks] == [(10, 15), (10, 25), (10, 35), (10, 45)]
-    batches = [mapped.batch for _, _, mapped in chunks]
     assert all(isinstance(b, StagedPersons if stage else PersonBatch) for b in batches)
-    loaded = [b.load() if isinstance(b, StagedPersons) else b for b in batches]
+    staged = [Path(b.path) for b in batches if isinstance(b, StagedPersons)]
+    assert all(p.parent == ahead.folder for p in staged) and not any(p.exists() for p in staged)
     ids = [rid for b in loaded if b is not None for rid in b.record_ids]
     assert ids == [f"P{i}" for i in range(6, 46) if i % 10]
     quarantined = [q["row_number"] for _, _, mapped in chunks for q in mapped.quarantine]

@@ -164,7 +164,9 @@ def test_a_block_mapped_to_arrow_tables_stages_the_row_wise_records(scheme: str)
     block = PlainBlock(1, frame, [r.raw.encode() for r in rows], header)
     got = map_block(RowMapper(mapping), block, OUT, columnar=True)
     assert isinstance(got.batch, PersonColumns) and 1500 < len(got.batch) < 2900
-    got.batch = stage(got.batch).load()
+    staged = stage(got.batch)
+    got.batch = staged.load()
+    staged.discard()
     assert _snapshot(got) == _snapshot(map_chunk(_row_wise(mapping), rows, OUT))
 
 

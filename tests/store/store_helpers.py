@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nexo.store.engine import transaction
 from nexo.store.repository import NewRecord, PersonBatch, RecordRepository, WriteResult
-from nexo.store.staging import stage
+from nexo.store.staging import StagedPersons, stage
 
 
 def person_batch(records: Iterable[NewRecord]) -> PersonBatch:
@@ -28,12 +28,17 @@ def write_persons(
 ) -> WriteResult:
     """The records as one batch of agency ``a``, source ``s`` (staged first, if asked)."""
     batch = person_batch(records)
-    with transaction(factory) as s:
-        return RecordRepository(s).write_persons(
-            agency="a",
-            source="s",
-            batch_id="b",
-            mapping_version="1",
-            received_at=at,
-            batch=stage(batch) if staged else batch,
-        )
+    given = stage(batch) if staged else batch
+    try:
+        with transaction(factory) as s:
+            return RecordRepository(s).write_persons(
+                agency="a",
+                source="s",
+                batch_id="b",
+                mapping_version="1",
+                received_at=at,
+                batch=given,
+            )
+    finally:
+        if isinstance(given, StagedPersons):
+            given.discard()

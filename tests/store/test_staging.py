@@ -41,6 +41,8 @@ def batches(draw: st.DrawFn) -> PersonBatch:
 def test_a_staged_batch_reads_back_as_it_was(batch: PersonBatch) -> None:
     staged = stage(batch)
     assert staged.load() == batch
+    staged.discard()
+    assert not Path(staged.path).exists()
     assert staged.size == len(batch)
     assert staged.identifiers == sum(len(i) for i in batch.identifiers)
     assert staged.unique == (len(set(batch.record_ids)) == len(batch))
@@ -81,6 +83,7 @@ def test_column_wise_persons_merged_with_row_wise_ones_stage_in_input_order(
     merged = PersonColumns.of(clean).merged([k == "clean" for k in kinds], others)
     staged = stage(merged)
     assert staged.load() == want
+    staged.discard()
     assert (staged.size, staged.identifiers) == (len(want), sum(map(len, want.identifiers)))
     assert staged.first_hash == (want.hashes[0] if len(want) else "")
 

@@ -437,6 +437,21 @@ class _Ingest:
         info: ReadInfo,
         now: datetime,
     ) -> None:
+        try:
+            self._write(report, mapped, rows, last, info, now)
+        finally:
+            if isinstance(mapped.batch, staging.StagedPersons):
+                mapped.batch.discard()  # (its file: staged by a read-ahead process)
+
+    def _write(
+        self,
+        report: BatchReport,
+        mapped: MappedChunk,
+        rows: int,
+        last: int,
+        info: ReadInfo,
+        now: datetime,
+    ) -> None:
         spec = self.mapping.spec
         self.reasons.update(q["reason_code"] for q in mapped.quarantine)
         self.findings.update(f["code"] for f in mapped.findings)

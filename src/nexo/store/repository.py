@@ -314,7 +314,11 @@ class RecordRepository(RepositoryBase):
 
         dialect = self.session.get_bind().dialect.name
         if isinstance(batch, PersonColumns):
-            batch = stage(batch)
+            staged = stage(batch)
+            try:
+                return self.write_persons(**args, batch=staged)
+            finally:
+                staged.discard()
         if isinstance(batch, StagedPersons):
             staged = batch
             if staged.size and staged.unique and dialect == "sqlite":
@@ -456,7 +460,7 @@ class RecordRepository(RepositoryBase):
         attached = {row[1] for row in conn.execute("PRAGMA database_list")}
         if staging.SCHEMA not in attached:
             conn.execute(f"ATTACH ':memory:' AS {staging.SCHEMA}")
-        conn.deserialize(staged.image, name=staging.SCHEMA)
+        conn.deserialize(staged.image(), name=staging.SCHEMA)
         person, identifier = f"{staging.SCHEMA}.person", f"{staging.SCHEMA}.identifier"
         versions, persons, identifiers = self._new_person_inserters(dialect, common)
         pks = versions.run_select(conn, ["record_id", "content_hash", "data"], person, "pos")

@@ -4,8 +4,9 @@ Binding values one by one from Python is most of what writing a person costs on 
 the 18 values of a person's three rows vary, and the ingest process bound them all while the
 read-ahead process waited. So for a SQLite store the read-ahead process *stages* each batch
 instead of pickling it: it writes the batch into a SQLite database of its own through ADBC
-(the values go from Arrow columns to SQLite in C) and sends the file's bytes. The ingest
-process opens the image in memory (``sqlite3.Connection.deserialize``) as the schema
+(the values go from Arrow columns to SQLite in C) and sends the file's name (its bytes went
+through the pipe at first: four copies of some 5 MB a chunk). The ingest process reads the
+file, removes it, and opens the image in memory (``sqlite3.Connection.deserialize``) as the schema
 ``nexo_stage`` of its own connection and copies the rows into the store with ``INSERT ...
 SELECT``: SQLite copies them without a Python object per value (``RecordRepository.write_persons``).
 A batch mapped column-wise comes as Arrow tables straight from Polars (``PersonColumns``).
@@ -17,7 +18,7 @@ The image holds two tables, in input order:
   the identifier's place among the person's.
 
 ``StagedPersons.load`` reads the batch back as a ``PersonBatch`` (for PostgreSQL, and for the
-general path when a record is known to the store already). See decision 0059.
+general path when a record is known to the store already). See decisions 0059 and 0060.
 """
 
 from __future__ import annotations
@@ -68,9 +69,10 @@ def available() -> bool:
 
 @dataclass(frozen=True, slots=True)
 class StagedPersons:
-    """A ``PersonBatch`` as a SQLite database image (see the module's doc)."""
+    """A ``PersonBatch`` staged in a SQLite database file (see the module's doc). Whoever
+    holds it last removes the file (``discard``)."""
 
-    image: bytes
+    path: str
     size: int  # persons
     identifiers: int  # identifier rows
     unique: bool  # whether each record id appears once
@@ -79,11 +81,18 @@ class StagedPersons:
     def __len__(self) -> int:
         return self.size
 
+    def image(self) -> bytes:
+        """The database's bytes (to open in memory: ``deserialize``)."""
+        return Path(self.path).read_bytes()
+
+    def discard(self) -> None:
+        Path(self.path).unlink(missing_ok=True)
+
     def load(self) -> PersonBatch:
         """The batch itself, as it was staged."""
         conn = sqlite3.connect(":memory:")
         try:
-            conn.deserialize(self.image)
+            conn.deserialize(self.image())
             rows = conn.execute(
                 f"SELECT {', '.join(_TEXT)} FROM person ORDER BY pos"  # noqa: S608 - constants
             ).fetchall()
@@ -169,8 +178,8 @@ class PersonColumns:
 
 
 def stage(batch: PersonBatch | PersonColumns, folder: Path | None = None) -> StagedPersons:
-    """Write ``batch`` into a SQLite database image (in a file of ``folder`` that is gone
-    when this returns)."""
+    """Write ``batch`` into a SQLite database, a new file in ``folder`` (by default the
+    system's temporary folder) that the caller removes (``StagedPersons.discard``)."""
     import adbc_driver_sqlite.dbapi as adbc  # (the ingest process never needs it)
 
     columns = batch if isinstance(batch, PersonColumns) else PersonColumns.of(batch)
@@ -189,13 +198,13 @@ def stage(batch: PersonBatch | PersonColumns, folder: Path | None = None) -> Sta
                 cur.adbc_ingest("person", persons, mode="append")
             if identifiers.num_rows:
                 cur.adbc_ingest("identifier", identifiers, mode="append")
-        image = Path(name).read_bytes()
-    finally:
+    except BaseException:
         os.unlink(name)
+        raise
     size = persons.num_rows
     first = pc.index(persons["pos"], 1).as_py() if size else -1
     return StagedPersons(
-        image,
+        name,
         size,
         identifiers.num_rows,
         pc.count_distinct(persons["record_id"]).as_py() == size,
