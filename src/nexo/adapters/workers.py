@@ -6,6 +6,8 @@ back in input order, so commits (and their resume points) stay in order: a crash
 leaves what a single-process ingest would have left.
 
 Workers are spawned (not forked: the parent holds database connections and may run threads).
+Read-ahead processes fork from multiprocessing's fork server instead, a clean process that
+loaded their modules once (``PRELOAD``), where the platform has one.
 Each has its own pipe and the parent keeps no copy of the worker's end, so a worker whose parent
 dies (even by SIGKILL) reads end-of-file and exits. As with any spawned process, a program that
 ingests with workers must guard its main module (``if __name__ == "__main__":``).
