@@ -150,11 +150,25 @@ def test_same_records_quarantine_and_findings_as_row_wise(scheme: str) -> None:
         assert {f["code"] for f in got.findings} == {"invalid_check_digit"}
 
 
-@pytest.mark.parametrize("scheme", ["cl-run", "other"])
-def test_a_block_mapped_to_arrow_tables_stages_the_row_wise_records(scheme: str) -> None:
-    """For staging, a plain block's clean rows go from Polars to Arrow tables, and the rows
-    mapped row-wise are merged in: staged, the batch holds the row-wise mapper's records."""
-    mapping = _mapping(scheme=scheme)
+def _two_identifiers(tmp_path: Path) -> Mapping:
+    """person-csv with a second identifier: the agency's own, from the record id (so a person
+    whose national id is missing has it as the first)."""
+    text = resolve_mapping("person-csv").read_text(encoding="utf-8")
+    text += "      - scheme: agency\n        value: record_id\n"
+    path = tmp_path / "two.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_mapping(path, {"agency": "t", "id_scheme": "cl-run"})
+
+
+@pytest.mark.parametrize("scheme", ["cl-run", "other", "two identifiers"])
+def test_a_block_mapped_to_arrow_tables_stages_the_row_wise_records(
+    scheme: str, tmp_path: Path
+) -> None:
+    """For staging, a plain block's clean rows go from Polars to Arrow tables (a person's
+    first identifier in its row, further ones apart), and the rows mapped row-wise are merged
+    in: staged, the batch holds the row-wise mapper's records."""
+    mapping = _two_identifiers(tmp_path) if scheme == "two identifiers" else _mapping(scheme=scheme)
+    assert RowMapper(mapping).vector is not None
     rows = _raw_rows(person_rows(3000))
     header = list(PERSON_CSV_COLUMNS)
     frame = pl.DataFrame(

@@ -280,33 +280,47 @@ class PersonVector:
         return mask.to_list(), batch
 
     def _columns(self, out: pl.DataFrame, hashes: list[str]) -> PersonColumns:
-        """The clean rows' records (``out``, with their ``hashes``) as Arrow tables."""
-        pos = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("pos")
+        """The clean rows' records (``out``, with their ``hashes``) as Arrow tables: each
+        person with its first identifier, the further ones apart."""
+        out = out.with_row_index("pos", offset=1).with_columns(pl.col("pos").cast(pl.Int64))
+        present = [pl.col(f"id{k}").is_not_null() for k in range(len(self.schemes))]
+
+        def first(values: list[pl.Expr], kind: Any) -> pl.Expr:
+            """The value of the first identifier present (null for a person without)."""
+            chosen = [pl.when(p).then(v) for p, v in zip(present, values, strict=True)]
+            return pl.coalesce(chosen) if chosen else pl.lit(None, kind)
+
+        n = len(self.schemes)
         persons = out.select(
-            pos,
+            "pos",
             pl.col("rid").alias("record_id"),
             pl.Series("content_hash", hashes, dtype=pl.String),
             pl.col("json").alias("data"),
             *(
-                pl.col(c).cast(pl.String).alias(n)
-                for c, n in zip(self.columns, PERSON_COLUMNS, strict=True)
+                pl.col(c).cast(pl.String).alias(name)
+                for c, name in zip(self.columns, PERSON_COLUMNS, strict=True)
             ),
+            first([pl.lit(s, pl.String) for s in self.schemes], pl.String).alias("id_scheme"),
+            first([pl.col(f"id{k}") for k in range(n)], pl.String).alias("id_value"),
+            first([pl.lit(False)] * n, pl.Boolean).alias("id_verified"),
+            first([pl.lit(True)] * n, pl.Boolean).alias("id_ok"),
         )
-        found = [
-            out.select(
-                pos,
+        further = [
+            out.filter(present[k] & pl.any_horizontal(present[:k])).select(
+                "pos",
                 pl.lit(k, pl.Int64).alias("k"),
                 pl.lit(scheme, pl.String).alias("scheme"),
                 pl.col(f"id{k}").alias("value"),
                 pl.lit(False).alias("verified"),
                 pl.lit(True).alias("check_digit_ok"),
-            ).filter(pl.col("value").is_not_null())
+            )
             for k, scheme in enumerate(self.schemes)
+            if k
         ]
         empty = PersonColumns.of(PersonBatch()).identifiers
         return PersonColumns(
             persons.to_arrow().cast(PERSONS),
-            pl.concat(found).to_arrow().cast(IDENTIFIERS) if found else empty,
+            pl.concat(further).to_arrow().cast(IDENTIFIERS) if further else empty,
         )
 
 

@@ -471,10 +471,15 @@ class RecordRepository(RepositoryBase):
             conn, ["record_id", f"{pks.start - 1} + pos", *PERSON_COLUMNS], person, "pos"
         )
         check_ids(conn, "person_record", person_pks, ("source_record_pk", pks.start))
+        # each person's first identifier is in its row, any further ones in the identifier
+        # table (most batches have none: then no sort is needed)
+        renamed = ", ".join(f"{a} AS {b}" for a, b in zip(staging.FIRST, _IDENT_KEYS, strict=True))
+        first = f"SELECT pos, 0 AS k, {renamed} FROM {person} WHERE id_scheme IS NOT NULL"
+        rest = f"SELECT pos, k, {', '.join(_IDENT_KEYS)} FROM {identifier}"
         added = identifiers.run_select(
             conn,
             [f"{person_pks.start - 1} + pos", *_IDENT_KEYS],
-            identifier,
+            f"({first} UNION ALL {rest})" if staged.further else f"({first})",
             "pos, k",
         )
         if len(added) != staged.identifiers:

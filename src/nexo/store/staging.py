@@ -40,15 +40,29 @@ from nexo.store.repository import PERSON_COLUMNS, NewRecord, PersonBatch
 SCHEMA = "nexo_stage"
 PAGE_SIZE = 16384
 _TEXT = ("record_id", "content_hash", "data", *PERSON_COLUMNS)
+#: the person's first identifier, in the person's row (most persons have one: a table less)
+FIRST = ("id_scheme", "id_value", "id_verified", "id_ok")
 _PERSON = (
-    "CREATE TABLE person (pos INTEGER PRIMARY KEY, " + ", ".join(f"{c} TEXT" for c in _TEXT) + ")"
+    "CREATE TABLE person (pos INTEGER PRIMARY KEY, "
+    + ", ".join(f"{c} TEXT" for c in _TEXT)
+    + ", id_scheme TEXT, id_value TEXT, id_verified INTEGER, id_ok INTEGER)"
 )
-# (k: an identifier's place among its person's; the key keeps them in order, however added)
+# the further identifiers (k: an identifier's place among its person's, from 1; the key keeps
+# them in order, however added)
 _IDENTIFIER = (
     "CREATE TABLE identifier (pos INTEGER NOT NULL, k INTEGER NOT NULL, scheme TEXT, "
     "value TEXT, verified INTEGER, check_digit_ok INTEGER, PRIMARY KEY (pos, k)) WITHOUT ROWID"
 )
-PERSONS = pa.schema([("pos", pa.int64()), *((c, pa.large_string()) for c in _TEXT)])
+PERSONS = pa.schema(
+    [
+        ("pos", pa.int64()),
+        *((c, pa.large_string()) for c in _TEXT),
+        ("id_scheme", pa.large_string()),
+        ("id_value", pa.large_string()),
+        ("id_verified", pa.bool_()),
+        ("id_ok", pa.bool_()),
+    ]
+)
 IDENTIFIERS = pa.schema(
     [
         ("pos", pa.int64()),
@@ -74,7 +88,8 @@ class StagedPersons:
 
     path: str
     size: int  # persons
-    identifiers: int  # identifier rows
+    identifiers: int  # identifier rows, all told
+    further: int  # those in the identifier table (not a person's first)
     unique: bool  # whether each record id appears once
     first_hash: str  # the first person's content hash (to check the ids the store gave)
 
@@ -94,9 +109,12 @@ class StagedPersons:
         try:
             conn.deserialize(self.image())
             rows = conn.execute(
-                f"SELECT {', '.join(_TEXT)} FROM person ORDER BY pos"  # noqa: S608 - constants
+                f"SELECT {', '.join([*_TEXT, *FIRST])} FROM person ORDER BY pos"  # noqa: S608
             ).fetchall()
-            idents: list[list[tuple[Any, ...]]] = [[] for _ in rows]
+            idents: list[list[tuple[Any, ...]]] = [
+                [] if row[-4] is None else [(row[-4], row[-3], bool(row[-2]), bool(row[-1]))]
+                for row in rows
+            ]
             for pos, scheme, value, verified, ok in conn.execute(
                 "SELECT pos, scheme, value, verified, check_digit_ok FROM identifier"
                 " ORDER BY pos, k"
@@ -104,21 +122,22 @@ class StagedPersons:
                 idents[pos - 1].append((scheme, value, bool(verified), bool(ok)))
         finally:
             conn.close()
-        columns = list(zip(*rows, strict=True)) if rows else [() for _ in _TEXT]
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in (*_TEXT, *FIRST)]
         return PersonBatch(
             list(columns[0]),  # record ids
             list(columns[2]),  # canonical JSON
             list(columns[1]),  # content hashes
-            [list(c) for c in columns[3:]],
+            [list(c) for c in columns[3 : len(_TEXT)]],
             [tuple(i) for i in idents],
         )
 
 
 @dataclass(frozen=True, slots=True)
 class PersonColumns:
-    """A ``PersonBatch`` as Arrow tables, as staged: ``persons`` (``PERSONS``) and
-    ``identifiers`` (``IDENTIFIERS``), ``pos`` a person's place in input order, from 1. The
-    vectorised mapping makes these straight from its frame (no Python object per value)."""
+    """A ``PersonBatch`` as Arrow tables, as staged: ``persons`` (``PERSONS``, each with its
+    first identifier) and ``identifiers`` (``IDENTIFIERS``, the further ones), ``pos`` a
+    person's place in input order, from 1. The vectorised mapping makes these straight from
+    its frame (no Python object per value)."""
 
     persons: pa.Table
     identifiers: pa.Table
@@ -131,6 +150,8 @@ class PersonColumns:
         """``batch``'s columns, its persons at ``positions`` (else 1, 2...)."""
         size = len(batch)
         pos = list(range(1, size + 1)) if positions is None else positions
+        idents = batch.identifiers
+        first = [found[0] if found else (None,) * 4 for found in idents]
         persons = pa.table(
             [
                 pa.array(pos, pa.int64()),
@@ -138,16 +159,19 @@ class PersonColumns:
                     pa.array(values, pa.large_string())
                     for values in (batch.record_ids, batch.hashes, batch.texts, *batch.columns)
                 ),
+                *(pa.array([i[j] for i in first], IDENTIFIERS.field(j + 2).type) for j in range(4)),
             ],
             schema=PERSONS,
         )
-        idents = batch.identifiers
-        flat = list(chain.from_iterable(idents))
+        further = list(chain.from_iterable(found[1:] for found in idents))
         identifiers = pa.table(
             [
-                pa.array([p for p, found in zip(pos, idents, strict=True) for _ in found]),
-                pa.array([k for found in idents for k in range(len(found))], pa.int64()),
-                *(pa.array([i[j] for i in flat], IDENTIFIERS.field(j + 2).type) for j in range(4)),
+                pa.array([p for p, found in zip(pos, idents, strict=True) for _ in found[1:]]),
+                pa.array([k for found in idents for k in range(1, len(found))], pa.int64()),
+                *(
+                    pa.array([i[j] for i in further], IDENTIFIERS.field(j + 2).type)
+                    for j in range(4)
+                ),
             ],
             schema=IDENTIFIERS,
         )
@@ -206,6 +230,7 @@ def stage(batch: PersonBatch | PersonColumns, folder: Path | None = None) -> Sta
     return StagedPersons(
         name,
         size,
+        size - persons["id_scheme"].null_count + identifiers.num_rows,
         identifiers.num_rows,
         pc.count_distinct(persons["record_id"]).as_py() == size,
         persons["content_hash"][first].as_py() if size else "",
