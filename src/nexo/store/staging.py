@@ -13,9 +13,10 @@ A batch mapped column-wise comes as Arrow tables straight from Polars (``PersonC
 
 The image holds two tables, in input order:
 
-- ``person (pos, record_id, content_hash, data, <PERSON_COLUMNS>)``, ``pos`` from 1;
-- ``identifier (pos, k, scheme, value, verified, check_digit_ok)``, ``pos`` the person's, ``k``
-  the identifier's place among the person's.
+- ``person (pos, record_id, content_hash, data, <PERSON_COLUMNS>, <FIRST>)``, ``pos`` from 1,
+  ``FIRST`` the person's first identifier (most persons have one: one table to fill, not two);
+- ``identifier (pos, k, scheme, value, verified, check_digit_ok)``, the further identifiers,
+  ``pos`` the person's, ``k`` the identifier's place among the person's (from 1).
 
 ``StagedPersons.load`` reads the batch back as a ``PersonBatch`` (for PostgreSQL, and for the
 general path when a record is known to the store already). See decisions 0059 and 0060.
