@@ -98,7 +98,10 @@ def child_ingest(csv_path: str, db: str, workers: str) -> None:
     # their CPU time and peak memory to count among this process's children
     from multiprocessing import forkserver
 
-    forkserver._forkserver._stop()  # type: ignore[attr-defined]  # (CPython's own, for tests)
+    stop = getattr(forkserver._forkserver, "_stop", None)  # (CPython's own, for its tests)
+    if stop is None:
+        raise SystemExit("this Python's fork server cannot be stopped: CPU and memory unknown")
+    stop()
     with engine.connect() as conn:
         from sqlalchemy import text
 

@@ -240,8 +240,8 @@ class Receiver:
         self.server.server_close()
 
 
-@dataclass
-class Registry:
+@dataclass(repr=False)  # (hypothesis shows the fixture's repr: the full one grows to 40 kB
+class Registry:  # as callbacks arrive, and a repr over 30 kB is a warning, an error here)
     runtime: DciRuntime
     disclosure: StoreDisclosure
     client: DciClient
@@ -249,6 +249,9 @@ class Registry:
     keys: dict[str, SenderKey]
     worker: DciWorker
     started: list[bool] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"Registry(keys={sorted(self.keys)}, worker started: {bool(self.started)})"
 
     def start_worker(self) -> None:
         self.runtime.on_accept = self.worker.wake
