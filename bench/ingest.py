@@ -117,7 +117,10 @@ def child_ingest(csv_path: str, db: str, workers: str) -> None:
         "versions_in_store": versions,
         "peak_rss_mb_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "peak_rss_mb_worker": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "readers": read_ahead_processes(int(workers) if workers else None),
+        # (none for an input under 16 MB, which is read in one process)
+        "readers": read_ahead_processes(int(workers) if workers else None)
+        if resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        else 0,
         "cpu_s_main": time.process_time(),
         "cpu_s_other": sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2]),
     }
@@ -269,10 +272,9 @@ def main() -> None:
                 f"{result['quarantined']:,} {result['quarantined_by_reason']}, accounted: {ok}\n"
                 f"  DuckDB read_csv:        {duck:.2f} s = {rows / duck:,.0f} rows/s; "
                 f"ingest/DuckDB time ratio {result['seconds'] / duck:,.1f}\n"
-                f"  peak memory: main {result['peak_rss_mb_main']:,.0f} MB, read-ahead processes "
-                f"and their fork server {result['readers'] + 1} x at most "
-                f"{result['peak_rss_mb_worker']:,.0f} MB (together "
-                f"at most {_peak(result):,.0f} MB); CPU: main {result['cpu_s_main']:.1f} s, "
+                f"  peak memory: main {result['peak_rss_mb_main']:,.0f} MB, {_others(result)} "
+                f"(together at most {_peak(result):,.0f} MB); CPU: main "
+                f"{result['cpu_s_main']:.1f} s, "
                 f"other processes {result['cpu_s_other']:.1f} s\n"
                 f"  load average: {os.getloadavg()}"
             )
@@ -305,7 +307,17 @@ def _peak(result: dict[str, float]) -> float:
     """The peak memory of all processes together, at most: the ingest process's, and the
     largest child's for each read-ahead process and for the server they fork from (a parent
     learns only its largest descendant's; pages a fork shares with its server count twice)."""
-    return result["peak_rss_mb_main"] + (result["readers"] + 1) * result["peak_rss_mb_worker"]
+    others = result["readers"] + 1 if result["readers"] else 0
+    return result["peak_rss_mb_main"] + others * result["peak_rss_mb_worker"]
+
+
+def _others(result: dict[str, float]) -> str:
+    if not result["readers"]:
+        return "no read-ahead processes"
+    return (
+        f"read-ahead processes and their fork server {result['readers'] + 1:.0f} x at most "
+        f"{result['peak_rss_mb_worker']:,.0f} MB"
+    )
 
 
 if __name__ == "__main__":
