@@ -307,6 +307,12 @@ class _Ingest:
             bind = s.get_bind()
         return bind if isinstance(bind, Engine) else bind.engine
 
+    @property
+    def _configured_workers(self) -> int | None:
+        """Worker or read-ahead processes as asked (``workers``, else the setting); ``None``
+        for the default."""
+        return self.workers if self.workers is not None else get_settings().ingest.workers
+
     def _read_ahead_processes(self) -> ReadAhead | None:
         """Read-ahead processes, started up, for the rest of the input after the first chunk
         (they read it only if it has more than one: ``_stream``): for a vectorised mapping of
@@ -315,7 +321,7 @@ class _Ingest:
         location = self.input.location
         if self.mapper.vector is None or not isinstance(location, Path):
             return None
-        configured = self.workers if self.workers is not None else get_settings().ingest.workers
+        configured = self._configured_workers
         if configured is not None and configured <= 0:
             return None
         if configured is None and (self.input.size < AUTO_WORKERS_BYTES or _cores() < 2):
@@ -325,7 +331,7 @@ class _Ingest:
         return ReadAhead(self.mapping, location, self.chunk_rows, sqlite, self._readers())
 
     def _readers(self) -> int:
-        configured = self.workers if self.workers is not None else get_settings().ingest.workers
+        configured = self._configured_workers
         return read_ahead_processes(configured)
 
     def _workers(self) -> int:
@@ -333,7 +339,7 @@ class _Ingest:
 
         (A vectorised mapping reads ahead in one process instead: ``_reads_ahead``.)
         """
-        configured = self.workers if self.workers is not None else get_settings().ingest.workers
+        configured = self._configured_workers
         if configured is not None:
             return configured
         big = self.input.size >= AUTO_WORKERS_BYTES
@@ -438,61 +444,50 @@ class _Ingest:
         now: datetime,
     ) -> None:
         try:
-            self._write(report, mapped, rows, last, info, now)
+            spec = self.mapping.spec
+            self.reasons.update(q["reason_code"] for q in mapped.quarantine)
+            self.findings.update(f["code"] for f in mapped.findings)
+            with transaction(self.factory) as s:
+                repository = RecordRepository(s)
+                args: dict[str, Any] = {
+                    "agency": spec.agency,
+                    "source": spec.source,
+                    "batch_id": report.batch_id,
+                    "mapping_version": self.mapping.version,
+                    "received_at": now,
+                }
+                result = (
+                    repository.write(**args, records=mapped.records)
+                    if mapped.batch is None
+                    else repository.write_persons(**args, batch=mapped.batch)
+                )
+                QuarantineRepository(s).add_many(mapped.quarantine)
+                FindingRepository(s).add_many(mapped.findings)
+                report.rows_read += rows
+                report.stored += mapped.ok_rows
+                report.new_versions += result.written
+                report.unchanged += result.unchanged
+                report.quarantined += len(mapped.quarantine)
+                BatchRepository(s).checkpoint(
+                    report.batch_id,
+                    rows_read=report.rows_read,
+                    stored=report.stored,
+                    unchanged=report.unchanged,
+                    quarantined=report.quarantined,
+                    quarantined_by_reason=dict(self.reasons),
+                    findings_by_reason=dict(self.findings),
+                    resume_row=last,
+                    columns=info.columns,
+                )
+                self.statistics.written(s.connection(), result.written)
+            # a committed chunk's session, statements and cursors are garbage now, some of them in
+            # reference cycles; with bulk_gc's thresholds and a read-ahead process making the rows,
+            # the collector would seldom run here, and on PostgreSQL they held 130 MB per
+            # 1,000,000 rows until it did (young generations only: about 3 ms)
+            gc.collect(1)
         finally:
             if isinstance(mapped.batch, staging.StagedPersons):
                 mapped.batch.discard()  # (its file: staged by a read-ahead process)
-
-    def _write(
-        self,
-        report: BatchReport,
-        mapped: MappedChunk,
-        rows: int,
-        last: int,
-        info: ReadInfo,
-        now: datetime,
-    ) -> None:
-        spec = self.mapping.spec
-        self.reasons.update(q["reason_code"] for q in mapped.quarantine)
-        self.findings.update(f["code"] for f in mapped.findings)
-        with transaction(self.factory) as s:
-            repository = RecordRepository(s)
-            args: dict[str, Any] = {
-                "agency": spec.agency,
-                "source": spec.source,
-                "batch_id": report.batch_id,
-                "mapping_version": self.mapping.version,
-                "received_at": now,
-            }
-            result = (
-                repository.write(**args, records=mapped.records)
-                if mapped.batch is None
-                else repository.write_persons(**args, batch=mapped.batch)
-            )
-            QuarantineRepository(s).add_many(mapped.quarantine)
-            FindingRepository(s).add_many(mapped.findings)
-            report.rows_read += rows
-            report.stored += mapped.ok_rows
-            report.new_versions += result.written
-            report.unchanged += result.unchanged
-            report.quarantined += len(mapped.quarantine)
-            BatchRepository(s).checkpoint(
-                report.batch_id,
-                rows_read=report.rows_read,
-                stored=report.stored,
-                unchanged=report.unchanged,
-                quarantined=report.quarantined,
-                quarantined_by_reason=dict(self.reasons),
-                findings_by_reason=dict(self.findings),
-                resume_row=last,
-                columns=info.columns,
-            )
-            self.statistics.written(s.connection(), result.written)
-        # a committed chunk's session, statements and cursors are garbage now, some of them in
-        # reference cycles; with bulk_gc's thresholds and a read-ahead process making the rows,
-        # the collector would seldom run here, and on PostgreSQL they held 130 MB per
-        # 1,000,000 rows until it did (young generations only: about 3 ms)
-        gc.collect(1)
 
 
 def read_ahead_processes(workers: int | None) -> int:

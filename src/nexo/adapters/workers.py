@@ -41,7 +41,7 @@ from nexo.adapters.readers.csv_blocks import Chunk, PlainBlock, read_blocks, rea
 from nexo.adapters.spec import CsvFormat, Mapping
 from nexo.errors import NexoError
 from nexo.model import EntityType
-from nexo.store.repository import NewRecord, PersonBatch
+from nexo.store.repository import IDENT_KEYS, NewRecord, PersonBatch
 
 IN_FLIGHT = 1  # a chunk per worker: a second one would block on the pipe (deadlock)
 NICE = 5  # read-ahead processes' niceness
@@ -98,9 +98,6 @@ def pack_result(mapped: MappedChunk) -> Packed:
     return keys, records, mapped.quarantine, mapped.findings, mapped.ok_rows, mapped.batch
 
 
-_IDENT_KEYS = ("scheme", "value", "verified", "check_digit_ok")
-
-
 def unpack_result(packed: Packed) -> MappedChunk:
     keys, records, quarantine, findings, ok_rows, batch = packed
     types = {etype: EntityType(etype) for etype in keys}
@@ -109,7 +106,7 @@ def unpack_result(packed: Packed) -> MappedChunk:
             NewRecord(
                 types[etype], rid, None, text, digest, updated,
                 dict(zip(keys[etype], columns, strict=True)),
-                tuple(dict(zip(_IDENT_KEYS, i, strict=True)) for i in idents),
+                tuple(dict(zip(IDENT_KEYS, i, strict=True)) for i in idents),
             )
             for etype, rid, text, digest, updated, columns, idents in records
         ],

@@ -76,7 +76,7 @@ PERSON_COLUMNS = (
     "address_line", "locality", "postcode", "region", "admin_area_code", "country",
 )  # fmt: skip
 """``person_record``'s own columns, in the order of ``projection.columns``."""
-_IDENT_KEYS = ("scheme", "value", "verified", "check_digit_ok")
+IDENT_KEYS = ("scheme", "value", "verified", "check_digit_ok")  # an identifier row's values
 
 
 _BIRTH = PERSON_COLUMNS.index("birth_date")
@@ -113,7 +113,7 @@ class PersonBatch:
         for name, column in zip(PERSON_COLUMNS, self.columns, strict=True):
             value = columns[name]
             column.append(value.isoformat() if name == "birth_date" and value else value)
-        self.identifiers.append(tuple(tuple(i[k] for k in _IDENT_KEYS) for i in identifiers))
+        self.identifiers.append(tuple(tuple(i[k] for k in IDENT_KEYS) for i in identifiers))
 
     def extend(self, other: PersonBatch, start: int, stop: int) -> None:
         """Add ``other``'s records ``start`` to ``stop``."""
@@ -134,7 +134,7 @@ class PersonBatch:
                     name: day(v) if k == _BIRTH and v is not None else v
                     for k, (name, v) in enumerate(zip(PERSON_COLUMNS, values, strict=True))
                 },
-                tuple(dict(zip(_IDENT_KEYS, i, strict=True)) for i in idents),
+                tuple(dict(zip(IDENT_KEYS, i, strict=True)) for i in idents),
             )
             for rid, text, digest, values, idents in zip(
                 self.record_ids, self.texts, self.hashes, rows, self.identifiers, strict=True
@@ -394,7 +394,7 @@ class RecordRepository(RepositoryBase):
             _pg_copy(
                 cur,
                 "person_identifier",
-                ("person_pk", *_IDENT_KEYS),
+                ("person_pk", *IDENT_KEYS),
                 (
                     (pk, *ident)
                     for pk, idents in zip(person_pks, batch.identifiers, strict=True)
@@ -447,7 +447,7 @@ class RecordRepository(RepositoryBase):
         )
         if [i for i, _ in persons.procs] != [2 + _BIRTH] or persons.procs[0][1] is not iso_date:
             raise RuntimeError("person_record: a column needs a conversion the batch lacks")
-        identifiers = Inserter(PersonIdentifierRow, dialect, {}, ["person_pk", *_IDENT_KEYS])
+        identifiers = Inserter(PersonIdentifierRow, dialect, {}, ["person_pk", *IDENT_KEYS])
         return versions, persons, identifiers
 
     def _insert_staged(self, common: dict[str, Any], staged: StagedPersons) -> None:
@@ -473,12 +473,12 @@ class RecordRepository(RepositoryBase):
         check_ids(conn, "person_record", person_pks, ("source_record_pk", pks.start))
         # each person's first identifier is in its row, any further ones in the identifier
         # table (most batches have none: then no sort is needed)
-        renamed = ", ".join(f"{a} AS {b}" for a, b in zip(staging.FIRST, _IDENT_KEYS, strict=True))
+        renamed = ", ".join(f"{a} AS {b}" for a, b in zip(staging.FIRST, IDENT_KEYS, strict=True))
         first = f"SELECT pos, 0 AS k, {renamed} FROM {person} WHERE id_scheme IS NOT NULL"
-        rest = f"SELECT pos, k, {', '.join(_IDENT_KEYS)} FROM {identifier}"
+        rest = f"SELECT pos, k, {', '.join(IDENT_KEYS)} FROM {identifier}"
         added = identifiers.run_select(
             conn,
-            [f"{person_pks.start - 1} + pos", *_IDENT_KEYS],
+            [f"{person_pks.start - 1} + pos", *IDENT_KEYS],
             f"({first} UNION ALL {rest})" if staged.further else f"({first})",
             "pos, k",
         )
@@ -544,9 +544,9 @@ class RecordRepository(RepositoryBase):
                 _pg_copy(
                     cur,
                     "person_identifier",
-                    ("person_pk", *_IDENT_KEYS),
+                    ("person_pk", *IDENT_KEYS),
                     (
-                        (pk, *(ident[k] for k in _IDENT_KEYS))
+                        (pk, *(ident[k] for k in IDENT_KEYS))
                         for pk, (_, idents) in zip(person_pks, projected, strict=True)
                         for ident in idents
                     ),

@@ -35,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nexo.store.repository import PERSON_COLUMNS, NewRecord, PersonBatch
+from nexo.store.repository import IDENT_KEYS, PERSON_COLUMNS, NewRecord, PersonBatch
 
 #: the schema name under which the ingest connection attaches a staged image
 SCHEMA = "nexo_stage"
@@ -43,37 +43,31 @@ PAGE_SIZE = 16384
 _TEXT = ("record_id", "content_hash", "data", *PERSON_COLUMNS)
 #: the person's first identifier, in the person's row (most persons have one: a table less)
 FIRST = ("id_scheme", "id_value", "id_verified", "id_ok")
+# an identifier's values: (scheme, value, verified, check_digit_ok), as Arrow and SQL types
+_IDENT_TYPES = (pa.large_string(), pa.large_string(), pa.bool_(), pa.bool_())
+_IDENT_SQL = ("TEXT", "TEXT", "INTEGER", "INTEGER")
+
+
+def _typed(names: tuple[str, ...], types: tuple[Any, ...]) -> list[tuple[str, Any]]:
+    return list(zip(names, types, strict=True))
+
+
 _PERSON = (
     "CREATE TABLE person (pos INTEGER PRIMARY KEY, "
-    + ", ".join(f"{c} TEXT" for c in _TEXT)
-    + ", id_scheme TEXT, id_value TEXT, id_verified INTEGER, id_ok INTEGER)"
+    + ", ".join(f"{c} {t}" for c, t in [*((c, "TEXT") for c in _TEXT), *_typed(FIRST, _IDENT_SQL)])
+    + ")"
 )
 # the further identifiers (k: an identifier's place among its person's, from 1; the key keeps
 # them in order, however added)
 _IDENTIFIER = (
-    "CREATE TABLE identifier (pos INTEGER NOT NULL, k INTEGER NOT NULL, scheme TEXT, "
-    "value TEXT, verified INTEGER, check_digit_ok INTEGER, PRIMARY KEY (pos, k)) WITHOUT ROWID"
+    "CREATE TABLE identifier (pos INTEGER NOT NULL, k INTEGER NOT NULL, "
+    + ", ".join(f"{c} {t}" for c, t in _typed(IDENT_KEYS, _IDENT_SQL))
+    + ", PRIMARY KEY (pos, k)) WITHOUT ROWID"
 )
 PERSONS = pa.schema(
-    [
-        ("pos", pa.int64()),
-        *((c, pa.large_string()) for c in _TEXT),
-        ("id_scheme", pa.large_string()),
-        ("id_value", pa.large_string()),
-        ("id_verified", pa.bool_()),
-        ("id_ok", pa.bool_()),
-    ]
+    [("pos", pa.int64()), *((c, pa.large_string()) for c in _TEXT), *_typed(FIRST, _IDENT_TYPES)]
 )
-IDENTIFIERS = pa.schema(
-    [
-        ("pos", pa.int64()),
-        ("k", pa.int64()),
-        ("scheme", pa.large_string()),
-        ("value", pa.large_string()),
-        ("verified", pa.bool_()),
-        ("check_digit_ok", pa.bool_()),
-    ]
-)
+IDENTIFIERS = pa.schema([("pos", pa.int64()), ("k", pa.int64()), *_typed(IDENT_KEYS, _IDENT_TYPES)])
 
 
 def available() -> bool:
@@ -117,8 +111,7 @@ class StagedPersons:
                 for row in rows
             ]
             for pos, scheme, value, verified, ok in conn.execute(
-                "SELECT pos, scheme, value, verified, check_digit_ok FROM identifier"
-                " ORDER BY pos, k"
+                f"SELECT pos, {', '.join(IDENT_KEYS)} FROM identifier ORDER BY pos, k"  # noqa: S608
             ):
                 idents[pos - 1].append((scheme, value, bool(verified), bool(ok)))
         finally:
@@ -160,7 +153,7 @@ class PersonColumns:
                     pa.array(values, pa.large_string())
                     for values in (batch.record_ids, batch.hashes, batch.texts, *batch.columns)
                 ),
-                *(pa.array([i[j] for i in first], IDENTIFIERS.field(j + 2).type) for j in range(4)),
+                *(pa.array([i[j] for i in first], kind) for j, kind in enumerate(_IDENT_TYPES)),
             ],
             schema=PERSONS,
         )
@@ -169,10 +162,7 @@ class PersonColumns:
             [
                 pa.array([p for p, found in zip(pos, idents, strict=True) for _ in found[1:]]),
                 pa.array([k for found in idents for k in range(1, len(found))], pa.int64()),
-                *(
-                    pa.array([i[j] for i in further], IDENTIFIERS.field(j + 2).type)
-                    for j in range(4)
-                ),
+                *(pa.array([i[j] for i in further], kind) for j, kind in enumerate(_IDENT_TYPES)),
             ],
             schema=IDENTIFIERS,
         )
